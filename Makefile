@@ -1,0 +1,21 @@
+# Cross Memory Attach: build, boot and test.  Everything lands in build/.
+PY := python3 harness/cma.py
+
+.PHONY: all demo check check-quick patches clean
+
+all: demo
+
+demo:
+	$(PY) demo
+
+check:
+	$(PY) check
+
+check-quick:
+	$(PY) check --quick
+
+patches:
+	$(PY) patches
+
+clean:
+	rm -rf build/out build/bin build/logs build/patches

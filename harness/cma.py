@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Build, boot and test Cross Memory Attach kernels.
+
+  cma.py demo                   patched x86_64 kernel, boot, run the demo
+  cma.py check [--quick] [-t T] every target: patched, reference and base
+  cma.py patches                the series as git format-patch files
+"""
+
+import argparse
+import os
+import sys
+import time
+import tomllib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import deps  # noqa: E402
+import guest  # noqa: E402
+import kbuild  # noqa: E402
+import qemu  # noqa: E402
+import results  # noqa: E402
+import tree  # noqa: E402
+from progress import StageError, run, stage  # noqa: E402
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BOOT_TIMEOUT = 1200
+
+
+def load_targets():
+    with open(os.path.join(TOP, 'targets', 'targets.toml'), 'rb') as f:
+        data = tomllib.load(f)
+    for name, target in data['target'].items():
+        target['name'] = name
+    return data['abi'], data['target']
+
+
+def packages(abis, targets):
+    wanted = []
+    for target in targets:
+        wanted += target['packages']
+        for abi in target['abis']:
+            wanted += abis[abi]['packages']
+    return wanted
+
+
+def man_example():
+    out = os.path.join(TOP, 'build', 'bin', 'man_example.c')
+    page = os.path.join(TOP, 'man', 'process_vm_readv.2')
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(page):
+        run(['sh', os.path.join(TOP, 'man', 'extract-example.sh'), page, out])
+    return out
+
+
+def boot_and_judge(trees, abis, target, kernel, plan=None):
+    """Build one kernel, boot it with its plan; return its results."""
+    src = trees.path(kernel)
+    out = os.path.join(TOP, 'build', 'out', target['name'], kernel)
+    image = kbuild.build(target, kernel, src, out)
+    if plan is None:
+        plan = guest.programs(target['abis'], kernel, trees.path('patched'),
+                              man_example())
+    initramfs = guest.build_initramfs(target, kernel, plan, abis, out)
+    log = os.path.join(TOP, 'build', 'logs', f'{target["name"]}-{kernel}.console.log')
+    console, problem = qemu.boot(target, kernel, image, initramfs, log, BOOT_TIMEOUT)
+    label = f'{target["name"]}/{kernel}'
+    found = results.judge(console, plan, label, kernel == 'base')
+    if problem:
+        found.append(results.Result(f'{label}/boot', 'fail', problem))
+    return label, found, log
+
+
+def report(runs):
+    """One line per test, one per kernel, then the closing line; True if all passed."""
+    totals = {'pass': 0, 'fail': 0, 'skip': 0}
+    word = {'pass': 'ok  ', 'fail': 'FAIL', 'skip': 'skip'}
+    for label, found, log in runs:
+        for r in found:
+            print(f'{word[r.status]} {r.name}' + (f'  # {r.why}' if r.why else ''))
+    print()
+    for label, found, log in runs:
+        count = {s: sum(r.status == s for r in found) for s in totals}
+        for s in totals:
+            totals[s] += count[s]
+        print(f'{label}: {count["pass"]} passed, {count["fail"]} failed, '
+              f'{count["skip"]} skipped  ({log})')
+    print(f'{totals["pass"]} passed, {totals["fail"]} failed, {totals["skip"]} skipped')
+    return totals['fail'] == 0
+
+
+def cmd_check(args, abis, targets):
+    chosen = [targets[t] for t in args.targets] if args.targets else list(targets.values())
+    if args.quick:
+        chosen = [targets['x86_64']]
+    kernels = ('patched',) if args.quick else tree.KERNELS
+    start = time.monotonic()
+    deps.ensure(packages(abis, chosen), os.path.join(TOP, 'build', 'logs'))
+    trees = tree.Trees(TOP)
+    trees.prepare()
+    runs = [boot_and_judge(trees, abis, target, kernel)
+            for target in chosen for kernel in kernels]
+    ok = report(runs)
+    print(f'total time {time.monotonic() - start:.0f} s')
+    return 0 if ok else 1
+
+
+def cmd_demo(args, abis, targets):
+    target = targets['x86_64']
+    deps.ensure(packages(abis, [target]), os.path.join(TOP, 'build', 'logs'))
+    trees = tree.Trees(TOP)
+    trees.prepare()
+    demo = os.path.join(TOP, 'examples', 'cma_demo.c')
+    plan = [guest.Program(target['abis'][0], 'cma_demo', 'exit', demo)]
+    label, found, log = boot_and_judge(trees, abis, target, 'patched', plan)
+    section = results.sections(open(log, errors='replace').read())
+    lines, status = section.get((plan[0].abi, 'cma_demo'), ([], None))
+    print('\n'.join(lines))
+    ok = all(r.status != 'fail' for r in found)
+    print(f'demo on the patched kernel: {"ok" if ok else "FAILED"} (console: {log})')
+    return 0 if ok else 1
+
+
+def cmd_patches(args, abis, targets):
+    deps.ensure([], os.path.join(TOP, 'build', 'logs'))
+    trees = tree.Trees(TOP)
+    trees.prepare()
+    out = os.path.join(TOP, 'build', 'patches')
+    with stage('patches', out):
+        run(['rm', '-rf', out])
+        run(['git', '-C', trees.repo, 'format-patch', '-q', '--cover-letter',
+             '-o', out, 'base..patched'])
+    for name in sorted(os.listdir(out)):
+        print(os.path.join(out, name))
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest='cmd', required=True)
+    check = sub.add_parser('check')
+    check.add_argument('--quick', action='store_true', help='x86_64 patched kernel only')
+    check.add_argument('-t', '--targets', nargs='*', help='targets to run (default: all)')
+    sub.add_parser('demo')
+    sub.add_parser('patches')
+    args = parser.parse_args()
+    abis, targets = load_targets()
+    handler = {'check': cmd_check, 'demo': cmd_demo, 'patches': cmd_patches}[args.cmd]
+    try:
+        return handler(args, abis, targets)
+    except StageError as err:
+        print(f'error: {err}', file=sys.stderr, flush=True)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The kernel trees: upstream (reference), base (stripped) and patched (series applied).
+
+One git repository per Debian source version under build/src/, with a
+worktree per kernel so that each keeps its own timestamps and rebuilds only
+what changed.  The series is turned into commits with git plumbing in a
+scratch index, then checked out, so an edit to one file touches one file.
+"""
+
+import hashlib
+import os
+import subprocess
+
+import strip
+from progress import StageError, run, stage
+
+TARBALL = '/usr/src/linux-source-6.1.tar.xz'
+IDENTITY = {'GIT_AUTHOR_NAME': 'CMA project', 'GIT_AUTHOR_EMAIL': 'cma@localhost',
+            'GIT_COMMITTER_NAME': 'CMA project', 'GIT_COMMITTER_EMAIL': 'cma@localhost',
+            'GIT_AUTHOR_DATE': '2026-01-01T00:00:00Z',
+            'GIT_COMMITTER_DATE': '2026-01-01T00:00:00Z'}
+KERNELS = ('reference', 'base', 'patched')
+
+
+def git(repo, *args, env=None, text=True):
+    full_env = dict(os.environ, **IDENTITY, **(env or {}))
+    res = subprocess.run(['git', '-C', repo] + list(args), capture_output=True,
+                         text=text, env=full_env)
+    if res.returncode:
+        raise StageError(f'git {" ".join(args)} in {repo}: {res.stderr.strip()}')
+    return res.stdout.strip() if text else res.stdout
+
+
+def source_version():
+    res = subprocess.run(['dpkg-query', '-W', '-f=${Version}', 'linux-source-6.1'],
+                         capture_output=True, text=True)
+    if res.returncode or not res.stdout:
+        raise StageError('unpack: package linux-source-6.1 is not installed')
+    return res.stdout
+
+
+def file_hash(*paths):
+    h = hashlib.sha256()
+    for top in paths:
+        for root, dirs, files in sorted(os.walk(top)):
+            dirs.sort()
+            for name in sorted(files):
+                full = os.path.join(root, name)
+                h.update(os.path.relpath(full, top).encode() + b'\0')
+                h.update(open(full, 'rb').read())
+    return h.hexdigest()[:16]
+
+
+class Trees:
+    def __init__(self, top):
+        self.top = top
+        self.version = source_version()
+        self.root = os.path.join(top, 'build', 'src', f'linux-{self.version}')
+        self.repo = os.path.join(self.root, 'reference')
+        self.logdir = os.path.join(top, 'build', 'logs')
+        os.makedirs(self.logdir, exist_ok=True)
+
+    def path(self, kernel):
+        return os.path.join(self.root, kernel)
+
+    def prepare(self):
+        """Make all three trees current; cheap when nothing changed."""
+        self._unpack()
+        self._strip()
+        self._apply_series()
+
+    def _unpack(self):
+        if os.path.exists(os.path.join(self.repo, '.git')):
+            return
+        with stage('unpack', f'{TARBALL} ({self.version}) -> {self.repo}'):
+            tmp = self.repo + '.tmp'
+            run(['rm', '-rf', tmp])
+            os.makedirs(tmp)
+            run(['tar', '-xf', TARBALL, '-C', tmp, '--strip-components=1'])
+            git(tmp, 'init', '-q', '-b', 'upstream')
+            git(tmp, 'config', 'gc.auto', '0')
+            git(tmp, 'add', '-A', '-f')  # Debian's .gitignore hides all
+            git(tmp, 'commit', '-q', '-m', f'upstream: Debian linux-source-6.1 {self.version}')
+            os.rename(tmp, self.repo)
+
+    def _strip(self):
+        strip_hash = file_hash(os.path.join(self.top, 'harness', 'strip.py'))
+        marker = f'Strip-Hash: {strip_hash}'
+        base = self.path('base')
+        if os.path.exists(base) and marker in self._message('base'):
+            return
+        with stage('strip', f'remove upstream CMA -> {base}'):
+            if not os.path.exists(base):
+                git(self.repo, 'worktree', 'add', '-q', '-B', 'base', base, 'upstream')
+            else:
+                git(base, 'checkout', '-q', '-f', '-B', 'base', 'upstream')
+            strip.strip(base)
+            git(base, 'commit', '-q', '-m',
+                'base: strip Cross Memory Attach\n\nThe pre-CMA base the series '
+                f'applies to, made by harness/strip.py.\n\n{marker}')
+
+    def _message(self, ref):
+        res = subprocess.run(['git', '-C', self.repo, 'log', '-1', '--format=%B', ref],
+                             capture_output=True, text=True)
+        return res.stdout
+
+    def patch_dirs(self):
+        kdir = os.path.join(self.top, 'kernel')
+        return [os.path.join(kdir, d) for d in sorted(os.listdir(kdir))
+                if os.path.isfile(os.path.join(kdir, d, 'message'))]
+
+    def _apply_series(self):
+        base_head = git(self.repo, 'rev-parse', 'base')
+        series_hash = file_hash(os.path.join(self.top, 'kernel')) + '-' + base_head[:12]
+        stamp = os.path.join(self.root, 'patched.stamp')
+        patched = self.path('patched')
+        if (os.path.exists(patched) and os.path.exists(stamp)
+                and open(stamp).read().split()[0] == series_hash):
+            return
+        with stage('series', f'apply {len(self.patch_dirs())} patches to base'):
+            head = self._commit_series(base_head)
+            git(self.repo, 'branch', '-f', 'patched', head)
+            if not os.path.exists(patched):
+                git(self.repo, 'worktree', 'add', '-q', '--detach', patched, head)
+            else:
+                git(patched, 'checkout', '-q', '-f', '--detach', head)
+            with open(stamp, 'w') as f:
+                f.write(f'{series_hash} {head}\n')
+
+    def _commit_series(self, parent):
+        """Each kernel/NN-*/ becomes one commit: add/ files, then edit.diff."""
+        index = os.path.join(self.root, 'series.index')
+        env = {'GIT_INDEX_FILE': index}
+        git(self.repo, 'read-tree', parent, env=env)
+        for pdir in self.patch_dirs():
+            self._stage_patch(pdir, env)
+            tree = git(self.repo, 'write-tree', env=env)
+            parent = git(self.repo, 'commit-tree', tree, '-p', parent,
+                         '-F', os.path.join(pdir, 'message'), env=env)
+        os.remove(index)
+        return parent
+
+    def _stage_patch(self, pdir, env):
+        add = os.path.join(pdir, 'add')
+        for root, _, files in os.walk(add):
+            for name in files:
+                full = os.path.join(root, name)
+                mode = '100755' if os.access(full, os.X_OK) else '100644'
+                blob = git(self.repo, 'hash-object', '-w', full)
+                git(self.repo, 'update-index', '--add', '--cacheinfo',
+                    f'{mode},{blob},{os.path.relpath(full, add)}', env=env)
+        diff = os.path.join(pdir, 'edit.diff')
+        if os.path.exists(diff):
+            try:
+                git(self.repo, 'apply', '--cached', diff, env=env)
+            except StageError as err:
+                raise StageError(f'series: {os.path.relpath(diff, self.top)} does '
+                                 f'not apply: {err}') from err
