@@ -18,6 +18,7 @@ import deps  # noqa: E402
 import guest  # noqa: E402
 import kbuild  # noqa: E402
 import qemu  # noqa: E402
+import quality  # noqa: E402
 import results  # noqa: E402
 import tree  # noqa: E402
 from progress import StageError, run, stage  # noqa: E402
@@ -52,15 +53,22 @@ def man_example():
     return out
 
 
+def selftests(trees):
+    """The patched tree's selftests, the same binaries for every kernel."""
+    dest = os.path.join(TOP, 'build', 'selftests')
+    trees.export('patched', ['tools/testing/selftests/cma',
+                             'tools/testing/selftests/kselftest.h',
+                             'tools/testing/selftests/kselftest_harness.h'], dest)
+    return os.path.join(dest, 'tools/testing/selftests')
+
+
 def boot_and_judge(trees, abis, target, kernel, plan=None):
     """Build one kernel, boot it with its plan; return its results."""
-    src = trees.path(kernel)
-    out = os.path.join(TOP, 'build', 'out', target['name'], kernel)
-    image = kbuild.build(target, kernel, src, out)
+    src = trees.checkout(kernel)
+    image = kbuild.build(target, kernel, src)
     if plan is None:
-        plan = guest.programs(target['abis'], kernel, trees.path('patched'),
-                              man_example())
-    initramfs = guest.build_initramfs(target, kernel, plan, abis, out)
+        plan = guest.programs(target['abis'], kernel, selftests(trees), man_example())
+    initramfs = guest.build_initramfs(target, kernel, plan, abis)
     log = os.path.join(TOP, 'build', 'logs', f'{target["name"]}-{kernel}.console.log')
     console, problem = qemu.boot(target, kernel, image, initramfs, log, BOOT_TIMEOUT)
     label = f'{target["name"]}/{kernel}'
@@ -99,9 +107,36 @@ def cmd_check(args, abis, targets):
     trees.prepare()
     runs = [boot_and_judge(trees, abis, target, kernel)
             for target in chosen for kernel in kernels]
+    if not args.quick:
+        runs.append(review(trees, chosen))
     ok = report(runs)
     print(f'total time {time.monotonic() - start:.0f} s')
     return 0 if ok else 1
+
+
+def format_patches(trees):
+    out = os.path.join(TOP, 'build', 'patches')
+    with stage('patches', out):
+        run(['rm', '-rf', out])
+        run(['git', '-C', trees.repo, 'format-patch', '-q', '--cover-letter',
+             '-o', out, 'base..patched'])
+    return sorted(os.path.join(out, n) for n in os.listdir(out))
+
+
+def review(trees, chosen):
+    """checkpatch on the series; per target sparse/W=1, and the builds its
+    entry asks for (bisect: every patch builds; nocma: option off)."""
+    patches = [p for p in format_patches(trees) if '0000-cover-letter' not in p]
+    found = quality.checkpatch(trees, patches)
+    for target in chosen:
+        found += quality.sparse_w1(trees, target)
+        if 'bisect' in target.get('checks', []):
+            found += quality.each_patch_builds(trees, target)
+        if 'nocma' in target.get('checks', []):
+            found += quality.builds_without_cma(trees, target)
+    results_ = [results.Result(f'review/{name}', 'pass' if ok else 'fail', why)
+                for name, ok, why in found]
+    return 'review', results_, os.path.join(TOP, 'build', 'patches')
 
 
 def cmd_demo(args, abis, targets):
@@ -124,13 +159,8 @@ def cmd_patches(args, abis, targets):
     deps.ensure([], os.path.join(TOP, 'build', 'logs'))
     trees = tree.Trees(TOP)
     trees.prepare()
-    out = os.path.join(TOP, 'build', 'patches')
-    with stage('patches', out):
-        run(['rm', '-rf', out])
-        run(['git', '-C', trees.repo, 'format-patch', '-q', '--cover-letter',
-             '-o', out, 'base..patched'])
-    for name in sorted(os.listdir(out)):
-        print(os.path.join(out, name))
+    for path in format_patches(trees):
+        print(path)
     return 0
 
 

@@ -19,11 +19,13 @@ RUN_LAST = ('cma_yama3',)
 
 
 def compile_program(cc, src, out, includes=(), log=None):
-    """Static, warning-free build; skipped when the binary is newer than its source."""
-    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(src):
+    """Static, warning-free build; skipped when the binary is newer than its sources."""
+    sources = [src] + glob.glob(os.path.join(os.path.dirname(src), '*.h'))
+    if (os.path.exists(out) and
+            os.path.getmtime(out) >= max(map(os.path.getmtime, sources))):
         return out
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    cmd = [cc, '-static', '-O2', '-Wall', '-Werror', '-D_GNU_SOURCE',
+    cmd = [cc, '-static', '-O2', '-Wall', '-Werror',
            '-o', out, src] + [f'-I{i}' for i in includes] + ['-lpthread']
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode:
@@ -42,9 +44,8 @@ class Program:
         return f'/tests/{self.abi}/{self.name}'
 
 
-def programs(abis, kernel, patched_tree, extracted_example):
+def programs(abis, kernel, selftests, extracted_example):
     """The plan for one boot: the probe, the selftests, and (not on base) the clients."""
-    selftests = os.path.join(patched_tree, 'tools/testing/selftests')
     suite = sorted(glob.glob(os.path.join(selftests, 'cma', '*.c')))
     first, last = [], []
     for abi in abis:
@@ -88,9 +89,9 @@ def write_initramfs(path, files):
         _cpio_entry(out, 0, 'TRAILER!!!', 0)
 
 
-def build_initramfs(target, kernel, plan, abis, outdir):
+def build_initramfs(target, kernel, plan, abis):
     """Compile /init and every program, write the plan, pack them; return the path."""
-    path = os.path.join(outdir, f'initramfs-{kernel}.cpio')
+    path = os.path.join(TOP, 'build', 'bin', f'initramfs-{target["name"]}-{kernel}.cpio')
     with stage('initramfs', f'{target["name"]}/{kernel}: {len(plan)} programs'):
         native_cc = abis[target['abis'][0]]['cc']
         binary = os.path.join(TOP, 'build', 'bin')

@@ -11,7 +11,9 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def fragments(target, kernel):
     """The fragment files for a kernel: CMA's own option only where it exists."""
     names = list(target['fragments'])
-    if kernel != 'base':
+    if kernel == 'nocma':
+        names.append('nocma.config')
+    elif kernel != 'base':
         names.append('cma.config')
     return [os.path.join(TOP, 'targets', n) for n in names]
 
@@ -28,6 +30,10 @@ def requested(paths):
                 key, value = line.split('=', 1)
                 want[key] = value
     return want
+
+
+def out_dir(target, kernel):
+    return os.path.join(TOP, 'build', 'out', target['name'], kernel)
 
 
 def make_args(target, src, out):
@@ -69,8 +75,9 @@ def verify(frags, config_path):
                          f'(missing dependency?): {", ".join(bad)}')
 
 
-def build(target, kernel, src, out):
+def build(target, kernel, src):
     """Build the kernel image; return its path."""
+    out = out_dir(target, kernel)
     log = os.path.join(out, 'build.log')
     configure(target, kernel, src, out, log)
     image = os.path.join(out, target['image'])

@@ -12,7 +12,7 @@ TAIL_LINES = 40
 
 
 def command(target, image, initramfs, extra_append=''):
-    append = (f'console={target["console"]} panic=-1 loglevel=5 tsc=reliable '
+    append = (f'console={target["console"]} panic=-1 loglevel=5 '
               + target.get('append', '') + ' ' + extra_append).strip()
     return (list(target['qemu'])
             + ['-accel', 'tcg', '-m', str(target.get('memory', 2048)),

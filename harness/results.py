@@ -8,7 +8,8 @@ SPLATS = re.compile(
     r'suspicious RCU usage|sleeping function called from invalid context|'
     r'Kernel panic|kernel BUG|unreferenced object|INFO: task .* blocked|'
     r'hung_task|soft lockup|hard LOCKUP|Call Trace:')
-BEGIN = re.compile(r'^# cma-run: begin (\S+) (\S+)$')
+# Firmware escape codes can precede the first marker on its line.
+BEGIN = re.compile(r'# cma-run: begin (\S+) (\S+)$')
 END = re.compile(r'^# cma-run: end (\S+) (\S+) status=(-?\d+)$')
 TAP = re.compile(r'^(not ok|ok) \d+ (.*?)(?:\s+#\s*(SKIP|skip)\s*(.*))?$')
 PROBE = re.compile(r'^cma-probe (.*)$')
@@ -24,7 +25,7 @@ def sections(console):
     found, current, lines = {}, None, []
     for line in console.splitlines():
         line = line.rstrip('\r')
-        m = BEGIN.match(line)
+        m = BEGIN.search(line)
         if m:
             current, lines = (m.group(1), m.group(2)), []
             found[current] = (lines, None)

@@ -1,9 +1,12 @@
 """The kernel trees: upstream (reference), base (stripped) and patched (series applied).
 
-One git repository per Debian source version under build/src/, with a
-worktree per kernel so that each keeps its own timestamps and rebuilds only
-what changed.  The series is turned into commits with git plumbing in a
-scratch index, then checked out, so an edit to one file touches one file.
+One git repository and one work tree per Debian source version under
+build/src/: branch upstream is the pristine tree, base the stripped one,
+patched the series on top.  Every kernel is built from the same work tree
+(checked out at its commit just before its build), so every file has the
+same path in every kernel and ccache serves one kernel's objects to the
+others; the checkout touches only the files that differ.  The series is
+turned into commits with git plumbing in a scratch index.
 """
 
 import hashlib
@@ -18,7 +21,8 @@ IDENTITY = {'GIT_AUTHOR_NAME': 'CMA project', 'GIT_AUTHOR_EMAIL': 'cma@localhost
             'GIT_COMMITTER_NAME': 'CMA project', 'GIT_COMMITTER_EMAIL': 'cma@localhost',
             'GIT_AUTHOR_DATE': '2026-01-01T00:00:00Z',
             'GIT_COMMITTER_DATE': '2026-01-01T00:00:00Z'}
-KERNELS = ('reference', 'base', 'patched')
+KERNELS = ('patched', 'reference', 'base')
+BRANCH = {'reference': 'upstream', 'base': 'base', 'patched': 'patched'}
 
 
 def git(repo, *args, env=None, text=True):
@@ -55,12 +59,38 @@ class Trees:
         self.top = top
         self.version = source_version()
         self.root = os.path.join(top, 'build', 'src', f'linux-{self.version}')
-        self.repo = os.path.join(self.root, 'reference')
+        self.repo = os.path.join(self.root, 'tree')
         self.logdir = os.path.join(top, 'build', 'logs')
         os.makedirs(self.logdir, exist_ok=True)
 
-    def path(self, kernel):
-        return os.path.join(self.root, kernel)
+    def checkout(self, kernel):
+        """Point the work tree at a kernel's commit; return the tree's path."""
+        git(self.repo, 'checkout', '-q', '-f', '--detach', BRANCH[kernel])
+        return self.repo
+
+    def checkout_commit(self, commit):
+        git(self.repo, 'checkout', '-q', '-f', '--detach', commit)
+        return self.repo
+
+    def series_commits(self):
+        """[(commit, subject)] of the series, oldest first."""
+        out = git(self.repo, 'log', '--reverse', '--format=%H %s', 'base..patched')
+        return [tuple(line.split(' ', 1)) for line in out.splitlines()]
+
+    def export(self, kernel, paths, dest):
+        """Copy files of a kernel's commit under dest, rewriting only what
+        changed so that timestamps say what needs rebuilding."""
+        listing = git(self.repo, 'ls-tree', '-r', '--name-only', BRANCH[kernel],
+                      '--', *paths)
+        for path in listing.split():
+            data = git(self.repo, 'show', f'{BRANCH[kernel]}:{path}', text=False)
+            out = os.path.join(dest, path)
+            if os.path.exists(out) and open(out, 'rb').read() == data:
+                continue
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            with open(out, 'wb') as f:
+                f.write(data)
+        return dest
 
     def prepare(self):
         """Make all three trees current; cheap when nothing changed."""
@@ -85,16 +115,12 @@ class Trees:
     def _strip(self):
         strip_hash = file_hash(os.path.join(self.top, 'harness', 'strip.py'))
         marker = f'Strip-Hash: {strip_hash}'
-        base = self.path('base')
-        if os.path.exists(base) and marker in self._message('base'):
+        if marker in self._message('base'):
             return
-        with stage('strip', f'remove upstream CMA -> {base}'):
-            if not os.path.exists(base):
-                git(self.repo, 'worktree', 'add', '-q', '-B', 'base', base, 'upstream')
-            else:
-                git(base, 'checkout', '-q', '-f', '-B', 'base', 'upstream')
-            strip.strip(base)
-            git(base, 'commit', '-q', '-m',
+        with stage('strip', f'remove upstream CMA -> branch base of {self.repo}'):
+            git(self.repo, 'checkout', '-q', '-f', '-B', 'base', 'upstream')
+            strip.strip(self.repo)
+            git(self.repo, 'commit', '-q', '-m',
                 'base: strip Cross Memory Attach\n\nThe pre-CMA base the series '
                 f'applies to, made by harness/strip.py.\n\n{marker}')
 
@@ -112,19 +138,19 @@ class Trees:
         base_head = git(self.repo, 'rev-parse', 'base')
         series_hash = file_hash(os.path.join(self.top, 'kernel')) + '-' + base_head[:12]
         stamp = os.path.join(self.root, 'patched.stamp')
-        patched = self.path('patched')
-        if (os.path.exists(patched) and os.path.exists(stamp)
-                and open(stamp).read().split()[0] == series_hash):
+        if os.path.exists(stamp) and open(stamp).read().split() == [
+                series_hash, self._rev('patched')]:
             return
         with stage('series', f'apply {len(self.patch_dirs())} patches to base'):
             head = self._commit_series(base_head)
             git(self.repo, 'branch', '-f', 'patched', head)
-            if not os.path.exists(patched):
-                git(self.repo, 'worktree', 'add', '-q', '--detach', patched, head)
-            else:
-                git(patched, 'checkout', '-q', '-f', '--detach', head)
             with open(stamp, 'w') as f:
                 f.write(f'{series_hash} {head}\n')
+
+    def _rev(self, ref):
+        res = subprocess.run(['git', '-C', self.repo, 'rev-parse', '-q', '--verify', ref],
+                             capture_output=True, text=True)
+        return res.stdout.strip()
 
     def _commit_series(self, parent):
         """Each kernel/NN-*/ becomes one commit: add/ files, then edit.diff."""

@@ -1,0 +1,78 @@
+"""What reviewers ask before reading: checkpatch, sparse and W=1, every patch
+building on its own, and the tree building without CONFIG_CROSS_MEMORY_ATTACH."""
+
+import os
+import re
+import subprocess
+
+import kbuild
+from progress import StageError, run, stage
+
+CORE = 'mm/process_vm_access.o'
+CHECKPATCH_CLEAN = re.compile(r'total: 0 errors, 0 warnings, 0 checks')
+
+
+def checkpatch(trees, patches):
+    """Every patch clean under checkpatch --strict; returns one result line each."""
+    script = os.path.join(trees.checkout('patched'), 'scripts', 'checkpatch.pl')
+    found = []
+    for patch in patches:
+        res = subprocess.run(['perl', script, '--strict', '--no-tree', '--terse', patch],
+                             capture_output=True, text=True)
+        clean = CHECKPATCH_CLEAN.search(res.stdout) is not None
+        found.append((f'checkpatch --strict {os.path.basename(patch)}', clean,
+                      '' if clean else res.stdout.strip().replace('\n', ' | ')[:400]))
+    return found
+
+
+def sparse_w1(trees, target):
+    """make C=2 W=1 on the core file, in the patched kernel's build directory."""
+    src = trees.checkout('patched')
+    out = kbuild.out_dir(target, 'patched')
+    cmd = kbuild.make_args(target, src, out) + ['C=2', 'W=1', CORE]
+    cmd.remove('-s')
+    with stage('sparse', f'{target["name"]}: C=2 W=1 {CORE}'):
+        res = subprocess.run(cmd, capture_output=True, text=True)
+    noise = [l for l in (res.stdout + res.stderr).splitlines()
+             if 'process_vm_access' in l and re.search(r'warning|error', l)]
+    ok = res.returncode == 0 and not noise
+    return [(f'{target["name"]}: sparse + W=1 {CORE}', ok,
+             ' | '.join(noise)[:400] or (res.stderr.strip()[-300:] if not ok else ''))]
+
+
+def each_patch_builds(trees, target):
+    """Build the kernel at every commit of the series (bisectability)."""
+    commits = trees.series_commits()
+    out = kbuild.out_dir(target, 'bisect')
+    found = []
+    for i, (commit, subject) in enumerate(commits, 1):
+        src = trees.checkout_commit(commit)
+        log = os.path.join(out, f'build-{i}.log')
+        try:
+            kbuild.configure(target, 'patched', src, out, log)
+            with stage('bisect', f'{target["name"]} after patch {i}: {subject}'):
+                run(kbuild.make_args(target, src, out)
+                    + [os.path.basename(target['image'])], log=log)
+            found.append((f'{target["name"]}: builds after patch {i} ({subject})', True, ''))
+        except StageError as err:
+            found.append((f'{target["name"]}: builds after patch {i} ({subject})', False,
+                          str(err).splitlines()[0]))
+    return found
+
+
+def builds_without_cma(trees, target):
+    """CONFIG_CROSS_MEMORY_ATTACH=n still builds (the calls then say ENOSYS)."""
+    src = trees.checkout('patched')
+    out = kbuild.out_dir(target, 'nocma')
+    log = os.path.join(out, 'build.log')
+    name = f'{target["name"]}: builds with CONFIG_CROSS_MEMORY_ATTACH=n'
+    try:
+        kbuild.configure(target, 'nocma', src, out, log)
+        with stage('nocma', f'{target["name"]}: {log}'):
+            run(kbuild.make_args(target, src, out)
+                + [os.path.basename(target['image'])], log=log)
+        config = open(os.path.join(out, '.config')).read()
+        ok = '# CONFIG_CROSS_MEMORY_ATTACH is not set' in config
+        return [(name, ok, '' if ok else 'option still on')]
+    except StageError as err:
+        return [(name, False, str(err).splitlines()[0])]
