@@ -87,13 +87,51 @@ def report(runs):
             print(f'{word[r.status]} {r.name}' + (f'  # {r.why}' if r.why else ''))
     print()
     for label, found, log in runs:
-        count = {s: sum(r.status == s for r in found) for s in totals}
+        count = counts(found)
         for s in totals:
             totals[s] += count[s]
         print(f'{label}: {count["pass"]} passed, {count["fail"]} failed, '
               f'{count["skip"]} skipped  ({log})')
     print(f'{totals["pass"]} passed, {totals["fail"]} failed, {totals["skip"]} skipped')
     return totals['fail'] == 0
+
+
+MATRIX_BEGIN = '<!-- matrix: written by make check -->'
+MATRIX_END = '<!-- end of matrix -->'
+
+
+def counts(found):
+    return {s: sum(r.status == s for r in found) for s in ('pass', 'fail', 'skip')}
+
+
+def matrix(runs, chosen, seconds, full_run):
+    """The README's test matrix, one row per target, from this run's results."""
+    by_label = {label: counts(found) for label, found, _ in runs}
+    rows = ['| target | kernel arch | ABIs run | patched: passed / failed / skipped '
+            '| reference | base (ENOSYS expected) |', '| --- | --- | --- | --- | --- | --- |']
+    for target in chosen:
+        cells = []
+        for kernel in tree.KERNELS:
+            c = by_label.get(f'{target["name"]}/{kernel}')
+            cells.append(f'{c["pass"]} / {c["fail"]} / {c["skip"]}' if c else 'not run')
+        rows.append(f'| {target["name"]} | {target["arch"]} | {", ".join(target["abis"])} | '
+                    + ' | '.join(cells) + ' |')
+    review_run = by_label.get('review')
+    if review_run:
+        rows.append(f'\nReview checks (checkpatch, sparse/W=1, bisect, nocma): '
+                    f'{review_run["pass"]} passed, {review_run["fail"]} failed.')
+    rows.append(f'\n`make check` on {time.strftime("%Y-%m-%d")}, '
+                f'{os.cpu_count()} cores, {seconds / 60:.0f} minutes.')
+    text = '\n'.join(rows)
+    with open(os.path.join(TOP, 'build', 'matrix.md'), 'w') as f:
+        f.write(text + '\n')
+    readme = os.path.join(TOP, 'README.md')
+    body = open(readme).read()
+    if full_run and MATRIX_BEGIN in body and MATRIX_END in body:
+        head, rest = body.split(MATRIX_BEGIN, 1)
+        tail = rest.split(MATRIX_END, 1)[1]
+        with open(readme, 'w') as f:
+            f.write(f'{head}{MATRIX_BEGIN}\n{text}\n{MATRIX_END}{tail}')
 
 
 def cmd_check(args, abis, targets):
@@ -109,8 +147,10 @@ def cmd_check(args, abis, targets):
             for target in chosen for kernel in kernels]
     if not args.quick:
         runs.append(review(trees, chosen))
+    seconds = time.monotonic() - start
+    matrix(runs, chosen, seconds, full_run=not (args.quick or args.targets))
     ok = report(runs)
-    print(f'total time {time.monotonic() - start:.0f} s')
+    print(f'total time {seconds:.0f} s')
     return 0 if ok else 1
 
 

@@ -11,7 +11,8 @@ SPLATS = re.compile(
 # Firmware escape codes can precede the first marker on its line.
 BEGIN = re.compile(r'# cma-run: begin (\S+) (\S+)$')
 END = re.compile(r'^# cma-run: end (\S+) (\S+) status=(-?\d+)$')
-TAP = re.compile(r'^(not ok|ok) \d+ (.*?)(?:\s+#\s*(SKIP|skip)\s*(.*))?$')
+TAP = re.compile(r'^(not ok|ok) \d+ ?(.*?)(?:\s*#\s*(SKIP|skip)\s*(.*))?$')
+RUN = re.compile(r'^#\s+RUN\s+(\S+) \.\.\.$')
 PROBE = re.compile(r'^cma-probe (.*)$')
 
 
@@ -43,11 +44,17 @@ def sections(console):
 def judge_tap(prefix, lines, status, base):
     """One result per TAP line.  On base, only a skip naming ENOSYS passes."""
     results = []
+    running = ''
     for line in lines:
+        m = RUN.match(line)
+        if m:
+            running = m.group(1)
+            continue
         m = TAP.match(line)
         if not m:
             continue
-        name = f'{prefix}/{m.group(2)}'
+        # 6.1's harness leaves the name out of a skip line: take the RUN line's.
+        name = f'{prefix}/{m.group(2) if m.group(2) and not m.group(2).startswith("#") else running}'
         skipped = m.group(3) is not None
         if base:
             ok = skipped and 'ENOSYS' in (m.group(4) or '')

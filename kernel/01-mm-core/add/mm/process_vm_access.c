@@ -90,9 +90,10 @@ static size_t pvm_copy_pages(struct pvm_copy *pc, size_t offset, size_t len)
  * Pins as many pages as the batch array holds, but never more than @len
  * needs, so that no remote page is faulted in that will not be copied.
  *
- * Return: bytes copied, fewer than @len if the pin came back short, or
+ * Return: bytes copied, fewer than @len if the pin came back short;
  * -EFAULT if nothing could be pinned or a local buffer faulted (what was
- * copied before the fault stays accounted in the local iter).
+ * copied before the fault stays accounted in the local iter); -EINTR if
+ * a fatal signal interrupted the wait for the remote mmap_lock.
  */
 static ssize_t pvm_copy_batch(struct pvm_copy *pc, unsigned long addr,
 			      size_t len)
@@ -132,7 +133,8 @@ static ssize_t pvm_copy_batch(struct pvm_copy *pc, unsigned long addr,
  * Return: 0 when the range (or the local room) was used up, else a
  * negative errno; bytes moved before the error stay counted in the iter.
  */
-static int pvm_copy_range(struct pvm_copy *pc, unsigned long addr, size_t len)
+static ssize_t pvm_copy_range(struct pvm_copy *pc, unsigned long addr,
+			      size_t len)
 {
 	while (len && iov_iter_count(pc->iter)) {
 		size_t want = min(len, iov_iter_count(pc->iter));
@@ -187,8 +189,9 @@ static ssize_t pvm_rw_mm(struct pvm_copy *pc, const struct iovec *rvec,
 			 unsigned long riovcnt)
 {
 	size_t total = iov_iter_count(pc->iter);
+	size_t copied;
 	unsigned long i;
-	int ret = 0;
+	ssize_t ret = 0;
 
 	for (i = 0; i < riovcnt && iov_iter_count(pc->iter); i++) {
 		ret = pvm_copy_range(pc, (unsigned long)rvec[i].iov_base,
@@ -196,7 +199,8 @@ static ssize_t pvm_rw_mm(struct pvm_copy *pc, const struct iovec *rvec,
 		if (ret)
 			break;
 	}
-	return total - iov_iter_count(pc->iter) ? : ret;
+	copied = total - iov_iter_count(pc->iter);
+	return copied ? copied : ret;
 }
 
 /**
