@@ -1,7 +1,7 @@
 # Cross Memory Attach: build, boot and test.  Everything lands in build/.
 PY := python3 harness/cma.py
 
-.PHONY: all demo check check-quick patches clean
+.PHONY: all demo check check-quick patches bench clean
 
 all: demo
 
@@ -16,6 +16,9 @@ check-quick:
 
 patches:
 	$(PY) patches
+
+bench:
+	$(PY) bench
 
 clean:
 	rm -rf build/out build/bin build/logs build/patches

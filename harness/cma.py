@@ -4,6 +4,7 @@
   cma.py demo                   patched x86_64 kernel, boot, run the demo
   cma.py check [--quick] [-t T] every target: patched, reference and base
   cma.py patches                the series as git format-patch files
+  cma.py bench [-m MODE...]     patched vs reference, boots alternating
 """
 
 import argparse
@@ -14,6 +15,7 @@ import tomllib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import bench  # noqa: E402
 import deps  # noqa: E402
 import guest  # noqa: E402
 import kbuild  # noqa: E402
@@ -160,7 +162,22 @@ def format_patches(trees):
         run(['rm', '-rf', out])
         run(['git', '-C', trees.repo, 'format-patch', '-q', '--cover-letter',
              '-o', out, 'base..patched'])
+        fill_cover_letter(os.path.join(out, '0000-cover-letter.patch'))
     return sorted(os.path.join(out, n) for n in os.listdir(out))
+
+
+def fill_cover_letter(path):
+    """kernel/cover-letter, plus the latest measured tables if there are any."""
+    subject, body = open(os.path.join(TOP, 'kernel', 'cover-letter')).read().split('\n', 1)
+    for name in ('matrix.md', 'bench/bench.md'):
+        measured = os.path.join(TOP, 'build', name)
+        if os.path.exists(measured):
+            body += f'\n{open(measured).read()}'
+    text = open(path).read()
+    text = text.replace('*** SUBJECT HERE ***', subject)
+    text = text.replace('*** BLURB HERE ***', body.strip())
+    with open(path, 'w') as f:
+        f.write(text)
 
 
 def review(trees, chosen):
@@ -204,6 +221,16 @@ def cmd_patches(args, abis, targets):
     return 0
 
 
+def cmd_bench(args, abis, targets):
+    target = targets['x86_64']
+    deps.ensure(packages(abis, [target]) + ['gnuplot-nox'],
+                os.path.join(TOP, 'build', 'logs'))
+    trees = tree.Trees(TOP)
+    trees.prepare()
+    bench.bench(trees, target, abis, args.modes or list(bench.MODES))
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -213,9 +240,12 @@ def main():
     check.add_argument('-t', '--targets', nargs='*', help='targets to run (default: all)')
     sub.add_parser('demo')
     sub.add_parser('patches')
+    bench_ = sub.add_parser('bench')
+    bench_.add_argument('-m', '--modes', nargs='*', choices=list(bench.MODES))
     args = parser.parse_args()
     abis, targets = load_targets()
-    handler = {'check': cmd_check, 'demo': cmd_demo, 'patches': cmd_patches}[args.cmd]
+    handler = {'check': cmd_check, 'demo': cmd_demo, 'patches': cmd_patches,
+               'bench': cmd_bench}[args.cmd]
     try:
         return handler(args, abis, targets)
     except StageError as err:

@@ -1,0 +1,181 @@
+"""make bench: the same benchmark binary on the patched and the reference
+kernel, boots alternating (A B A B ...), per-round ratios, a table and a plot.
+
+Modes (noise measured here, see ../shared/DESIGN.md):
+  icount  one vcpu, guest time = instructions executed: deterministic to
+          under 1% per boot; the mode for ratio claims about CPU-side work.
+  tcg     two real vcpus, real time: contention (N readers of one mm) and
+          the pipelined double copy; noisy, only for large effects.
+"""
+
+import os
+import shutil
+import statistics
+import subprocess
+import time
+
+import guest
+import kbuild
+import qemu
+import results
+from progress import StageError, stage
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIZES = '8,64,512,4K,32K,256K,1M,8M,64M'
+MODES = {
+    'icount': {
+        'cpus': ['-smp', '1', '-icount', 'shift=0,sleep=off'],
+        'rounds': 3,
+        'args': ['-s', SIZES, '-t', '4', '-m',
+                 'readv_1,writev_1,readv_64,writev_64,readv_1_thp,writev_1_thp,'
+                 'shm_double,pipe,vmsplice,proc_mem,memcpy'],
+    },
+    'tcg': {
+        'cpus': qemu.TWO_CPUS,
+        'rounds': 3,
+        'args': ['-s', '4K,256K,1M,8M', '-t', '20', '-r', '2', '-m',
+                 'readv_1,shm_double,memcpy,readers'],
+    },
+}
+KERNELS = ('patched', 'reference')
+BOOT_TIMEOUT = 1800
+
+
+def images(trees, target):
+    """Build both kernels once and keep copies: the boots then alternate
+    without switching the work tree between them."""
+    out = {}
+    for kernel in KERNELS:
+        image = kbuild.build(target, kernel, trees.checkout(kernel))
+        keep = os.path.join(TOP, 'build', 'bench', f'{target["name"]}-{kernel}.image')
+        os.makedirs(os.path.dirname(keep), exist_ok=True)
+        shutil.copyfile(image, keep)
+        out[kernel] = keep
+    return out
+
+
+def parse(console, abi):
+    """{(method, size): ns per op} from one boot's benchmark output."""
+    lines, status = results.sections(console).get((abi, 'cma_bench'), ([], None))
+    if status != 0:
+        raise StageError(f'bench: cma_bench exited with {status}: '
+                         + ' | '.join(l for l in lines if l.startswith('bench-fail'))[:300])
+    points = {}
+    for line in lines:
+        f = line.split()
+        if len(f) == 5 and f[0] == 'bench':
+            points[(f[1], int(f[2]))] = float(f[3])
+    return points
+
+
+def run_mode(name, mode, target, abis, imgs):
+    abi = target['abis'][0]
+    plan = [guest.Program(abi, 'cma_bench', 'exit', os.path.join(TOP, 'bench', 'cma_bench.c'),
+                          args=mode['args'])]
+    rounds = {k: [] for k in KERNELS}
+    for r in range(mode['rounds']):
+        for kernel in KERNELS:
+            initramfs = guest.build_initramfs(target, 'bench', plan, abis)
+            log = os.path.join(TOP, 'build', 'logs', f'bench-{name}-{kernel}-{r}.log')
+            console, problem = qemu.boot(target, kernel, imgs[kernel], initramfs, log,
+                                         BOOT_TIMEOUT, cpus=mode['cpus'])
+            if problem:
+                raise StageError(f'bench: {name} {kernel} round {r}: {problem} ({log})')
+            rounds[kernel].append(parse(console, abi))
+    return rounds
+
+
+def ratio_cells(ours, ref, key):
+    """Speed ratio ours/reference per round (reference time / our time)."""
+    per_round = [b[key] / a[key] for a, b in zip(ours, ref) if key in a and key in b]
+    if not per_round:
+        return None
+    return statistics.median(per_round), min(per_round), max(per_round)
+
+
+def table(name, rounds):
+    ours, ref = rounds['patched'], rounds['reference']
+    keys = sorted({k for r in ours for k in r}, key=lambda k: (k[0], k[1]))
+    rows = [f'### {name}: ours vs reference, {len(ours)} rounds, boots alternating',
+            '', '| method | size | ours ns/op | reference ns/op | ours/ref speed (min–max) |',
+            '| --- | --- | ---: | ---: | ---: |']
+    data = []
+    for key in keys:
+        cells = ratio_cells(ours, ref, key)
+        if cells is None:
+            continue
+        o = statistics.median(r[key] for r in ours if key in r)
+        f = statistics.median(r[key] for r in ref if key in r)
+        rows.append(f'| {key[0]} | {human(key[1])} | {o:,.0f} | {f:,.0f} | '
+                    f'{cells[0]:.3f} ({cells[1]:.3f}–{cells[2]:.3f}) |')
+        data.append((key, o, f, cells))
+    rows += ['', alternatives(ours), '']
+    return '\n'.join(rows), data
+
+
+def alternatives(ours):
+    """CMA against the double copy and memcpy, on our kernel, per size."""
+    rows = ['| size | readv_1 MB/s | CMA / shm double copy | CMA / memcpy |',
+            '| --- | ---: | ---: | ---: |']
+    sizes = sorted({k[1] for r in ours for k in r if k[0] == 'readv_1'})
+    for size in sizes:
+        def med(method):
+            vals = [r[(method, size)] for r in ours if (method, size) in r]
+            return statistics.median(vals) if vals else None
+        cma, shm, mem = med('readv_1'), med('shm_double'), med('memcpy')
+        if cma:
+            rows.append(f'| {human(size)} | {size / cma * 1e3:,.0f} | '
+                        f'{ratio(shm, cma)} | {ratio(mem, cma)} |')
+    return '\n'.join(rows)
+
+
+def ratio(other_ns, cma_ns):
+    return f'{other_ns / cma_ns:.2f}' if other_ns else 'n/a'
+
+
+def human(size):
+    for unit, div in (('MiB', 1 << 20), ('KiB', 1 << 10)):
+        if size >= div and size % div == 0:
+            return f'{size // div} {unit}'
+    return f'{size} B'
+
+
+def plot(name, data, out):
+    """Speed ratio ours/reference per size, one line per method (gnuplot)."""
+    dat = out + '.dat'
+    methods = sorted({k[0] for k, *_ in data})
+    with open(dat, 'w') as f:
+        for m in methods:
+            f.write(f'# {m}\n')
+            for (method, size), o, r, cells in data:
+                if method == m:
+                    f.write(f'{size} {cells[0]} {cells[1]} {cells[2]}\n')
+            f.write('\n\n')
+    script = (f'set terminal png size 1000,600; set output "{out}"; set logscale x 2; '
+              f'set xlabel "transfer size (bytes)"; set ylabel "speed ours / reference"; '
+              f'set title "{name}: patched vs reference (median of rounds)"; '
+              f'set key outside; set grid; '
+              'plot ' + ', '.join(f'"{dat}" index {i} using 1:2 with linespoints title "{m}"'
+                                  for i, m in enumerate(methods)))
+    subprocess.run(['gnuplot', '-e', script], check=True)
+
+
+def bench(trees, target, abis, modes):
+    start = time.monotonic()
+    imgs = images(trees, target)
+    outdir = os.path.join(TOP, 'build', 'bench')
+    report = [f'## Benchmarks, {time.strftime("%Y-%m-%d")}, {target["name"]} guest under '
+              f'QEMU TCG on a {os.cpu_count()}-core host', '']
+    for name in modes:
+        with stage('bench', f'{name}: {MODES[name]["rounds"]} rounds x {KERNELS}'):
+            rounds = run_mode(name, MODES[name], target, abis, imgs)
+        text, data = table(name, rounds)
+        png = os.path.join(outdir, f'{name}.png')
+        plot(name, data, png)
+        report += [text, f'Plot: `build/bench/{name}.png`', '']
+    path = os.path.join(outdir, 'bench.md')
+    with open(path, 'w') as f:
+        f.write('\n'.join(report) + '\n')
+    print('\n'.join(report))
+    print(f'bench: {path} in {time.monotonic() - start:.0f} s')
+    return path
