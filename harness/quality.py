@@ -87,3 +87,18 @@ def builds_without_cma(trees, target):
         return [(name, ok, '' if ok else 'option still on')]
     except StageError as err:
         return [(name, False, str(err).splitlines()[0])]
+
+
+def man_lint(top):
+    """The man page is clean under mandoc -T lint and groff -ww."""
+    page = os.path.join(top, 'man', 'process_vm_readv.2')
+    found = []
+    res = subprocess.run(['mandoc', '-T', 'lint', '-W', 'warning', page],
+                         capture_output=True, text=True)
+    out = (res.stdout + res.stderr).strip()
+    found.append(('mandoc -T lint man/process_vm_readv.2', not out, out[:300]))
+    res = subprocess.run(['groff', '-ww', '-man', '-z', page], capture_output=True, text=True)
+    out = res.stderr.strip()
+    found.append(('groff -ww -man man/process_vm_readv.2', res.returncode == 0 and not out,
+                  out[:300]))
+    return found

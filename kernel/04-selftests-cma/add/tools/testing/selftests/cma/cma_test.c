@@ -1276,7 +1276,7 @@ TEST(remote_hole_inside_iovec)
 	munmap(lb, 6 * ps);
 }
 
-/* A local PROT_NONE page: PAGE_SIZE - 7 bytes exactly, then EFAULT */
+/* A local PROT_NONE page: PAGE_SIZE - 7 bytes (readv exactly), then EFAULT */
 TEST(local_fault_byte_exact)
 {
 	size_t ps = page_size(), want = ps - 7;
@@ -1301,15 +1301,28 @@ TEST(local_fault_byte_exact)
 		ASSERT_EQ(0, target_start(&t, NULL, NULL));
 		l[0] = (struct iovec){ lb + 7, 2 * ps - 7 };
 		ret = cma_call(mode, t.pid, l, 1, &r, 1, 0);
-		EXPECT_EQ((ssize_t)want, ret) {
-			TH_LOG("%s: %s", cma_mode_name[mode], strerror(errno));
-		}
 		if (mode & CMA_WRITE) {
+			/*
+			 * Reading the caller's memory may stop a few bytes
+			 * short of the fault: a native i386 kernel's
+			 * copy_from_user() moves whole words.  What it
+			 * reports must be exactly what reached the target.
+			 */
+			EXPECT_TRUE(ret <= (ssize_t)want && ret > (ssize_t)want - 8) {
+				TH_LOG("%s: %zd bytes: %s", cma_mode_name[mode],
+				       ret, strerror(errno));
+			}
+			if (ret < 0)
+				ret = 0;
 			ASSERT_EQ(0, target_call(&t, area_copy_back, NULL));
-			expect_pat(area.back, want, 7, 12, "written");
-			expect_pat(area.back + want, 2 * ps - want, want, 11,
+			expect_pat(area.back, ret, 7, 12, "written");
+			expect_pat(area.back + ret, 2 * ps - ret, ret, 11,
 				   "past the local fault");
 		} else {
+			EXPECT_EQ((ssize_t)want, ret) {
+				TH_LOG("%s: %s", cma_mode_name[mode],
+				       strerror(errno));
+			}
 			expect_byte(lb, 7, LCANARY, "before");
 			expect_pat(lb + 7, want, 0, 11, "read");
 		}
@@ -2101,7 +2114,11 @@ TEST(exited_leader)
 		set_marker("leaderless");
 		if (tid_thread_start(th))
 			_exit(1);
-		pthread_exit(NULL);
+		/*
+		 * End only the leader, in the kernel's terms: pthread_exit()
+		 * in a static 32-bit glibc does not reliably get there.
+		 */
+		syscall(SYS_exit, 0);
 	}
 	for (i = 0; i < 20000 && (!tid_of(th) || proc_state(pid) != 'Z'); i++)
 		usleep(1000);
