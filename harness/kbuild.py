@@ -36,6 +36,12 @@ def out_dir(target, kernel):
     return os.path.join(TOP, 'build', 'out', target['name'], kernel)
 
 
+def ccache_env():
+    """Paths below the project are hashed relative to the build directory, so
+    another clone of the project (CI's) reuses this machine's ccache."""
+    return dict(os.environ, CCACHE_BASEDIR=TOP, CCACHE_NOHASHDIR='1')
+
+
 def make_args(target, src, out):
     cross = target['cross']
     return ['make', '-s', '-C', src, f'O={out}', f'ARCH={target["arch"]}',
@@ -52,11 +58,11 @@ def configure(target, kernel, src, out, log):
     with stage('configure', f'{target["name"]}/{kernel}: tinyconfig + '
                + ' '.join(os.path.basename(p) for p in frags)):
         os.makedirs(out, exist_ok=True)
-        run(make_args(target, src, out) + ['tinyconfig'], log=log)
+        run(make_args(target, src, out) + ['tinyconfig'], log=log, env=ccache_env())
         with open(os.path.join(out, '.config'), 'a') as config:
             for path in frags:
                 config.write(open(path).read())
-        run(make_args(target, src, out) + ['olddefconfig'], log=log)
+        run(make_args(target, src, out) + ['olddefconfig'], log=log, env=ccache_env())
         verify(frags, os.path.join(out, '.config'))
         with open(stamp, 'w') as f:
             f.write(key)
@@ -82,7 +88,8 @@ def build(target, kernel, src):
     configure(target, kernel, src, out, log)
     image = os.path.join(out, target['image'])
     with stage('build', f'{target["name"]}/{kernel} ({log})'):
-        run(make_args(target, src, out) + [os.path.basename(target['image'])], log=log)
+        run(make_args(target, src, out) + [os.path.basename(target['image'])], log=log,
+            env=ccache_env())
     if not os.path.exists(image):
         raise StageError(f'build: {image} was not produced; see {log}')
     return image

@@ -43,7 +43,7 @@ def sparse_w1(trees, target):
     cmd = kbuild.make_args(target, src, out) + ['C=2', 'W=1', CORE]
     cmd.remove('-s')
     with stage('sparse', f'{target["name"]}: C=2 W=1 {CORE}'):
-        res = subprocess.run(cmd, capture_output=True, text=True)
+        res = subprocess.run(cmd, capture_output=True, text=True, env=kbuild.ccache_env())
     noise = [l for l in (res.stdout + res.stderr).splitlines()
              if 'process_vm_access' in l and re.search(r'warning|error', l)]
     ok = res.returncode == 0 and not noise
@@ -63,7 +63,7 @@ def each_patch_builds(trees, target):
             kbuild.configure(target, 'patched', src, out, log)
             with stage('bisect', f'{target["name"]} after patch {i}: {subject}'):
                 run(kbuild.make_args(target, src, out)
-                    + [os.path.basename(target['image'])], log=log)
+                    + [os.path.basename(target['image'])], log=log, env=kbuild.ccache_env())
             found.append((f'{target["name"]}: builds after patch {i} ({subject})', True, ''))
         except StageError as err:
             found.append((f'{target["name"]}: builds after patch {i} ({subject})', False,
@@ -81,7 +81,7 @@ def builds_without_cma(trees, target):
         kbuild.configure(target, 'nocma', src, out, log)
         with stage('nocma', f'{target["name"]}: {log}'):
             run(kbuild.make_args(target, src, out)
-                + [os.path.basename(target['image'])], log=log)
+                + [os.path.basename(target['image'])], log=log, env=kbuild.ccache_env())
         config = open(os.path.join(out, '.config')).read()
         ok = '# CONFIG_CROSS_MEMORY_ATTACH is not set' in config
         return [(name, ok, '' if ok else 'option still on')]
@@ -102,3 +102,25 @@ def man_lint(top):
     found.append(('groff -ww -man man/process_vm_readv.2', res.returncode == 0 and not out,
                   out[:300]))
     return found
+
+
+def series_applies(trees, patches):
+    """The format-patch files apply in order on base, as `git am` would take
+    them, and give exactly the patched tree (checked in a scratch index)."""
+    index = os.path.join(trees.root, 'am-check.index')
+    env = dict(os.environ, GIT_INDEX_FILE=index)
+    git = ['git', '-C', trees.repo]
+    subprocess.run(git + ['read-tree', 'base'], env=env, check=True)
+    for patch in patches:
+        res = subprocess.run(git + ['apply', '--cached', patch], env=env,
+                             capture_output=True, text=True)
+        if res.returncode:
+            return [('series applies to base', False,
+                     f'{os.path.basename(patch)}: {res.stderr.strip()[:300]}')]
+    tree_id = subprocess.run(git + ['write-tree'], env=env, capture_output=True,
+                             text=True).stdout.strip()
+    os.remove(index)
+    want = subprocess.run(git + ['rev-parse', 'patched^{tree}'], capture_output=True,
+                          text=True).stdout.strip()
+    return [('series applies to base and equals the patched tree', tree_id == want,
+             '' if tree_id == want else f'tree {tree_id} != patched {want}')]
