@@ -619,4 +619,20 @@ static inline bool mapped(const void *p)
 	return p && p != MAP_FAILED;
 }
 
+/* Is pid 2 the kernel's kthreadd, as outside any pid namespace? */
+static inline bool pid2_is_kthreadd(void)
+{
+	char buf[256] = "";
+	ssize_t n = -1;
+	int fd;
+
+	fd = open("/proc/2/status", O_RDONLY);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	buf[n > 0 ? n : 0] = '\0';
+	return !strncmp(buf, "Name:\tkthreadd\n", 15);
+}
+
 #endif /* __SELFTESTS_CMA_H */

@@ -97,19 +97,11 @@ TEST(kthreadd_esrch)
 	const char *why = enter_scope3();
 	unsigned char lb[64];
 	struct iovec l = { lb, sizeof(lb) }, r = { (void *)0x10000, 64 };
-	char buf[256] = "";
-	ssize_t n;
-	int fd, mode;
+	int mode;
 
 	if (why)
 		SKIP(return, "%s", why);
-	fd = open("/proc/2/status", O_RDONLY);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		buf[n > 0 ? n : 0] = '\0';
-		close(fd);
-	}
-	if (strncmp(buf, "Name:\tkthreadd\n", 15))
+	if (!pid2_is_kthreadd())
 		SKIP(return, "pid 2 is not kthreadd (in a pid namespace?)");
 	for (mode = 0; mode < CMA_NR_MODES; mode++) {
 		errno = 0;
