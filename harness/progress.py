@@ -1,7 +1,6 @@
 """One progress line per stage, with its duration; one line for a fatal error."""
 
 import subprocess
-import sys
 import time
 from contextlib import contextmanager
 
@@ -37,7 +36,3 @@ def run(cmd, log=None, **kw):
                          + '\n'.join('    ' + l for l in tail) + f'\n  full log: {log}')
     return res
 
-
-def fail(msg):
-    print(f'error: {msg}', file=sys.stderr, flush=True)
-    sys.exit(2)

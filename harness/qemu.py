@@ -1,6 +1,5 @@
 """Boot one kernel with its initramfs under QEMU TCG; the console goes to a log."""
 
-import os
 import shlex
 import subprocess
 import time
