@@ -1,7 +1,7 @@
 # Cross Memory Attach: build, boot and test.  Everything lands in build/.
 PY := python3 harness/cma.py
 
-.PHONY: all demo check check-quick patches bench clean
+.PHONY: all demo check check-quick stress patches bench clean
 
 all: demo
 
@@ -13,6 +13,9 @@ check:
 
 check-quick:
 	$(PY) check --quick
+
+stress:
+	$(PY) stress
 
 patches:
 	$(PY) patches

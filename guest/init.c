@@ -5,9 +5,16 @@
  * parses, then end the VM.  One static binary per target architecture.
  *
  * /plan holds one program per line: "<abi> <name> <path> [args...]".
+ * A UML kernel, whose root is the host's own, names its plan with the
+ * kernel parameter cma_plan=<path> and ends with cma_poweroff=1 (a UML
+ * reboot would start it again).
+ * Programs of abi "host" are the host's own (dynamically linked, from its
+ * packages): they run chrooted into the host's root filesystem, which QEMU
+ * shares read-only over virtio-9p, with fresh tmpfs where programs write.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,30 +22,94 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_ARGS	16
 #define PROGRAM_TIMEOUT	900	/* seconds; the host has its own limit too */
+#define HOST_ROOT	"/host"
+#define HOST_TAG	"hostroot"	/* QEMU's mount_tag for the 9p share */
 
-static void mount_fs(const char *type, const char *dir)
+static int mount_fs(const char *type, const char *dir)
 {
 	mkdir(dir, 0755);
-	if (mount(type, dir, type, 0, NULL) && errno != EBUSY)
+	if (mount(type, dir, type, 0, NULL) && errno != EBUSY) {
 		printf("# cma-run: mount %s on %s: %s\n", type, dir,
 		       strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
-static int run_program(char **argv)
+static int bind_mount(const char *from, const char *to)
 {
+	if (mount(from, to, NULL, MS_BIND | MS_REC, NULL)) {
+		printf("# cma-run: bind %s on %s: %s\n", from, to,
+		       strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The host's root, read-only, with our /proc, /sys and /dev bound in and
+ * tmpfs where programs write (Open MPI's session directory, trinity's
+ * logs).  Mounted once, on the first host program of the plan.
+ */
+static int mount_host_root(void)
+{
+	static int mounted;
+
+	if (mounted)
+		return mounted > 0 ? 0 : -1;
+	mounted = -1;
+	mkdir(HOST_ROOT, 0755);
+	if (mount(HOST_TAG, HOST_ROOT, "9p", MS_RDONLY,
+		  "trans=virtio,version=9p2000.L,msize=512000")) {
+		printf("# cma-run: mount 9p %s: %s\n", HOST_TAG,
+		       strerror(errno));
+		return -1;
+	}
+	if (bind_mount("/proc", HOST_ROOT "/proc") ||
+	    bind_mount("/sys", HOST_ROOT "/sys") ||
+	    bind_mount("/dev", HOST_ROOT "/dev") ||
+	    mount_fs("tmpfs", HOST_ROOT "/tmp") ||
+	    mount_fs("tmpfs", HOST_ROOT "/run") ||
+	    mount_fs("tmpfs", HOST_ROOT "/dev/shm"))
+		return -1;
+	/* Open MPI wants a resolvable host name; lo is all the guest has. */
+	if (sethostname("localhost", strlen("localhost")))
+		printf("# cma-run: sethostname: %s\n", strerror(errno));
+	mounted = 1;
+	return 0;
+}
+
+static void enter_host_root(void)
+{
+	if (chroot(HOST_ROOT) || chdir("/tmp")) {
+		printf("# cma-run: chroot %s: %s\n", HOST_ROOT, strerror(errno));
+		_exit(127);
+	}
+	setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", 1);
+	setenv("HOME", "/tmp", 1);
+}
+
+static int run_program(const char *abi, char **argv)
+{
+	bool host = !strcmp(abi, "host");
 	int status;
 	pid_t pid;
 
+	if (host && mount_host_root())
+		return 127;
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
 		setenv("CMA_GUEST", "1", 1);
+		if (host)
+			enter_host_root();
 		alarm(PROGRAM_TIMEOUT);
 		execv(argv[0], argv);
 		printf("# cma-run: exec %s: %s\n", argv[0], strerror(errno));
@@ -59,6 +130,7 @@ static void run_plan(FILE *plan)
 	while (fgets(line, sizeof(line), plan)) {
 		char *argv[MAX_ARGS + 1], *abi, *name, *save;
 		int argc = 0, status;
+		time_t start;
 
 		abi = strtok_r(line, " \n", &save);
 		name = strtok_r(NULL, " \n", &save);
@@ -69,8 +141,10 @@ static void run_plan(FILE *plan)
 			argc++;
 		argv[argc] = NULL;
 		printf("# cma-run: begin %s %s\n", abi, name);
-		status = run_program(argv);
-		printf("# cma-run: end %s %s status=%d\n", abi, name, status);
+		start = time(NULL);
+		status = run_program(abi, argv);
+		printf("# cma-run: end %s %s status=%d seconds=%ld\n", abi, name,
+		       status, (long)(time(NULL) - start));
 	}
 }
 
@@ -83,11 +157,16 @@ int main(void)
 	mount_fs("devtmpfs", "/dev");
 	mount_fs("tmpfs", "/tmp");
 	mount_fs("tmpfs", "/dev/shm");
+	/* What udev would add and shells expect: bash's <(...) needs /dev/fd. */
+	symlink("/proc/self/fd", "/dev/fd");
+	/* Only debug kernels have it: kmemleak and the fault injection knobs. */
+	if (!access("/sys/kernel/debug", F_OK))
+		mount_fs("debugfs", "/sys/kernel/debug");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (chdir("/tmp"))
 		printf("# cma-run: chdir /tmp: %s\n", strerror(errno));
 
-	plan = fopen("/plan", "r");
+	plan = fopen(getenv("cma_plan") ?: "/plan", "r");
 	if (plan) {
 		run_plan(plan);
 		fclose(plan);
@@ -97,6 +176,6 @@ int main(void)
 	printf("# cma-run: done\n");
 	fflush(stdout);
 	sync();
-	reboot(RB_AUTOBOOT);
+	reboot(getenv("cma_poweroff") ? RB_POWER_OFF : RB_AUTOBOOT);
 	return 0;
 }

@@ -32,9 +32,14 @@ BOOT_TIMEOUT = 1200
 def load_targets():
     with open(os.path.join(TOP, 'targets', 'targets.toml'), 'rb') as f:
         data = tomllib.load(f)
-    for name, target in data['target'].items():
-        target['name'] = name
-    return data['abi'], data['target']
+    targets = {}
+    for name, entry in data['target'].items():
+        # "like": a variant of another target, naming only what differs.
+        target = dict(data['target'][entry['like']]) if 'like' in entry else {}
+        target.update(entry, name=name)
+        target.setdefault('kernels', list(tree.KERNELS))
+        targets[name] = target
+    return data['abi'], targets
 
 
 def packages(abis, targets):
@@ -43,6 +48,8 @@ def packages(abis, targets):
         wanted += target['packages']
         for abi in target['abis']:
             wanted += abis[abi]['packages']
+        for group in target['plan']:
+            wanted += guest.GROUP_PACKAGES.get(group, [])
     return wanted
 
 
@@ -64,42 +71,90 @@ def selftests(trees):
     return os.path.join(dest, 'tools/testing/selftests')
 
 
+class Run:
+    """One boot (label target/kernel), or a host-side set of checks (label
+    review, differential): its results, log and plan."""
+
+    def __init__(self, target, kernel, plan, found, log, label=None):
+        self.target, self.kernel, self.plan = target, kernel, plan
+        self.label = label or f'{target["name"]}/{kernel}'
+        self.found, self.log = found, log
+
+    def sections(self):
+        return results.sections(open(self.log, errors='replace').read())
+
+
 def boot_and_judge(trees, abis, target, kernel, plan=None):
-    """Build one kernel, boot it with its plan; return its results."""
+    """Build one kernel, boot it with its plan; return its Run."""
     src = trees.checkout(kernel)
     image = kbuild.build(target, kernel, src)
     if plan is None:
-        plan = guest.programs(target['abis'], kernel, selftests(trees), man_example())
+        ctx = {'selftests': selftests(trees), 'man_example': man_example()}
+        plan = guest.programs(target, kernel, ctx)
     initramfs = guest.build_initramfs(target, kernel, plan, abis)
     log = os.path.join(TOP, 'build', 'logs', f'{target["name"]}-{kernel}.console.log')
-    console, problem = qemu.boot(target, kernel, image, initramfs, log, BOOT_TIMEOUT)
+    console, problem = qemu.boot(target, kernel, image, initramfs, log,
+                                 target.get('timeout', BOOT_TIMEOUT),
+                                 host_root=guest.needs_host_root(plan))
     label = f'{target["name"]}/{kernel}'
     found = results.judge(console, plan, label, kernel == 'base')
     if problem:
         found.append(results.Result(f'{label}/boot', 'fail', problem))
-    return label, found, log
+    return Run(target, kernel, plan, found, log)
+
+
+def earlier_references(runs, targets):
+    """For a variant target booted without its reference kernel (make
+    stress), the reference run of the last make check, from its log."""
+    found = []
+    booted = {run_.label for run_ in runs}
+    for run_ in runs:
+        like = run_.target.get('like') if run_.target else None
+        log = os.path.join(TOP, 'build', 'logs', f'{like}-reference.console.log')
+        if like and f'{like}/reference' not in booted and os.path.exists(log):
+            found.append(Run(targets[like], 'reference', [], [], log))
+            booted.add(f'{like}/reference')
+    return found
+
+
+def differential(runs):
+    """Every fuzzer run on one of our kernels against the reference kernel's
+    run of the same target (or of the target it is a variant of)."""
+    reference = {run.target['name']: run for run in runs if run.kernel == 'reference'}
+    found = []
+    for run in runs:
+        if run.kernel == 'reference' or not any(p.kind == 'fuzz' for p in run.plan):
+            continue
+        ref = reference.get(run.target['name']) or reference.get(run.target.get('like'))
+        if ref is None:
+            continue
+        found += results.compare_fuzz(run.label, run.sections(), ref.sections(), run.plan)
+    return found
 
 
 def report(runs):
     """One line per test, one per kernel, then the closing line; True if all passed."""
     totals = {'pass': 0, 'fail': 0, 'skip': 0}
     word = {'pass': 'ok  ', 'fail': 'FAIL', 'skip': 'skip'}
-    for label, found, log in runs:
-        for r in found:
+    for run_ in runs:
+        for r in run_.found:
             print(f'{word[r.status]} {r.name}' + (f'  # {r.why}' if r.why else ''))
     print()
-    for label, found, log in runs:
-        count = counts(found)
+    for run_ in runs:
+        count = counts(run_.found)
         for s in totals:
             totals[s] += count[s]
-        print(f'{label}: {count["pass"]} passed, {count["fail"]} failed, '
-              f'{count["skip"]} skipped  ({log})')
+        print(f'{run_.label}: {count["pass"]} passed, {count["fail"]} failed, '
+              f'{count["skip"]} skipped  ({run_.log})')
     print(f'{totals["pass"]} passed, {totals["fail"]} failed, {totals["skip"]} skipped')
     return totals['fail'] == 0
 
 
-MATRIX_BEGIN = '<!-- matrix: written by make check -->'
-MATRIX_END = '<!-- end of matrix -->'
+MATRIX = ('<!-- matrix: written by make check -->', '<!-- end of matrix -->')
+TABLES = {'check': ('clients.md', '<!-- clients: written by make check -->',
+                    '<!-- end of clients -->'),
+          'stress': ('stress.md', '<!-- stress: written by make stress -->',
+                     '<!-- end of stress -->')}
 
 
 def counts(found):
@@ -108,49 +163,94 @@ def counts(found):
 
 def matrix(runs, chosen, seconds, full_run):
     """The README's test matrix, one row per target, from this run's results."""
-    by_label = {label: counts(found) for label, found, _ in runs}
+    by_label = {run_.label: counts(run_.found) for run_ in runs}
     rows = ['| target | kernel arch | ABIs run | patched: passed / failed / skipped '
             '| reference | base (ENOSYS expected) |', '| --- | --- | --- | --- | --- | --- |']
     for target in chosen:
         cells = []
         for kernel in tree.KERNELS:
             c = by_label.get(f'{target["name"]}/{kernel}')
-            cells.append(f'{c["pass"]} / {c["fail"]} / {c["skip"]}' if c else 'not run')
+            cells.append(f'{c["pass"]} / {c["fail"]} / {c["skip"]}' if c else
+                         'not run' if kernel in target['kernels'] else '—')
         rows.append(f'| {target["name"]} | {target["arch"]} | {", ".join(target["abis"])} | '
                     + ' | '.join(cells) + ' |')
-    review_run = by_label.get('review')
-    if review_run:
-        rows.append(f'\nReview checks (checkpatch, sparse/W=1, bisect, nocma): '
-                    f'{review_run["pass"]} passed, {review_run["fail"]} failed.')
+    for label, what in (('review', 'Review checks (checkpatch, sparse/W=1, bisect, nocma)'),
+                        ('differential', 'Differential fuzzing, ours vs reference, per ABI')):
+        c = by_label.get(label)
+        if c:
+            rows.append(f'\n{what}: {c["pass"]} passed, {c["fail"]} failed.')
     rows.append(f'\n`make check` on {time.strftime("%Y-%m-%d")}, '
                 f'{os.cpu_count()} cores, {seconds / 60:.0f} minutes.')
-    text = '\n'.join(rows)
-    with open(os.path.join(TOP, 'build', 'matrix.md'), 'w') as f:
+    publish('matrix.md', MATRIX, '\n'.join(rows), full_run)
+
+
+def publish(name, markers, text, full_run):
+    """Write a table under build/, and into the README between its markers
+    when the whole matrix ran."""
+    with open(os.path.join(TOP, 'build', name), 'w') as f:
         f.write(text + '\n')
     readme = os.path.join(TOP, 'README.md')
     body = open(readme).read()
-    if full_run and MATRIX_BEGIN in body and MATRIX_END in body:
-        head, rest = body.split(MATRIX_BEGIN, 1)
-        tail = rest.split(MATRIX_END, 1)[1]
+    begin, end = markers
+    if full_run and begin in body and end in body:
+        head, rest = body.split(begin, 1)
+        tail = rest.split(end, 1)[1]
         with open(readme, 'w') as f:
-            f.write(f'{head}{MATRIX_BEGIN}\n{text}\n{MATRIX_END}{tail}')
+            f.write(f'{head}{begin}\n{text}\n{end}{tail}')
+
+
+def stress_table(runs, command, full_run):
+    """What the stress programs and real clients did on each kernel: their
+    own summary lines and run times, and the splat scan of the boot."""
+    rows = ['| kernel | program | result | what ran | seconds |',
+            '| --- | --- | --- | --- | ---: |']
+    for run_ in runs:
+        if not run_.plan:
+            continue
+        status = {r.name: r.status for r in run_.found}
+        sections = run_.sections()
+        seconds = results.durations(open(run_.log, errors='replace').read())
+        for prog in run_.plan:
+            if prog.kind not in ('fuzz', 'exit', 'tap') or prog.name in results.NOT_STRESS:
+                continue
+            prefix = f'{run_.label}/{prog.abi}/{prog.name}'
+            failed = any(s == 'fail' for n, s in status.items() if n.startswith(prefix))
+            lines = sections.get((prog.abi, prog.name), ([], None))[0]
+            rows.append(f'| {run_.label} | {prog.abi}/{prog.name} | '
+                        f'{"FAIL" if failed else "ok"} | {results.summary(prog, lines)} | '
+                        f'{seconds.get((prog.abi, prog.name), "")} |')
+        splat = next(r for r in run_.found if r.name.endswith('/console-splats'))
+        rows.append(f'| {run_.label} | console | {"FAIL" if splat.status == "fail" else "ok"} '
+                    f'| {"splats: " + splat.why if splat.why else "0 splats"} | |')
+    name, begin, end = TABLES[command]
+    publish(name, (begin, end), '\n'.join(rows), full_run)
 
 
 def cmd_check(args, abis, targets):
-    chosen = [targets[t] for t in args.targets] if args.targets else list(targets.values())
+    """make check (targets without a role) and make stress (role stress)."""
+    role = 'stress' if args.cmd == 'stress' else None
+    chosen = ([targets[t] for t in args.targets] if args.targets else
+              [t for t in targets.values() if t.get('role') == role])
     if args.quick:
         chosen = [targets['x86_64']]
-    kernels = ('patched',) if args.quick else tree.KERNELS
+    kernels = ['patched'] if args.quick else args.kernels or list(tree.KERNELS)
     start = time.monotonic()
     deps.ensure(packages(abis, chosen), os.path.join(TOP, 'build', 'logs'))
     trees = tree.Trees(TOP)
     trees.prepare()
     runs = [boot_and_judge(trees, abis, target, kernel)
-            for target in chosen for kernel in kernels]
-    if not args.quick:
+            for target in chosen for kernel in target['kernels'] if kernel in kernels]
+    found = differential(runs + earlier_references(runs, targets))
+    if found:
+        runs.append(Run(None, None, [], found, 'build/logs', label='differential'))
+    if not (args.quick or args.no_review):
         runs.append(review(trees, chosen))
     seconds = time.monotonic() - start
-    matrix(runs, chosen, seconds, full_run=not (args.quick or args.targets))
+    full_run = not (args.quick or args.targets or args.kernels
+                    or (args.no_review and role is None))
+    if role is None:
+        matrix(runs, chosen, seconds, full_run)
+    stress_table(runs, args.cmd, full_run)
     ok = report(runs)
     print(f'total time {seconds:.0f} s')
     return 0 if ok else 1
@@ -194,7 +294,7 @@ def review(trees, chosen):
             found += quality.builds_without_cma(trees, target)
     results_ = [results.Result(f'review/{name}', 'pass' if ok else 'fail', why)
                 for name, ok, why in found]
-    return 'review', results_, os.path.join(TOP, 'build', 'patches')
+    return Run(None, None, [], results_, os.path.join(TOP, 'build', 'patches'), label='review')
 
 
 def cmd_demo(args, abis, targets):
@@ -204,8 +304,9 @@ def cmd_demo(args, abis, targets):
     trees.prepare()
     demo = os.path.join(TOP, 'examples', 'cma_demo.c')
     plan = [guest.Program(target['abis'][0], 'cma_demo', 'exit', demo)]
-    label, found, log = boot_and_judge(trees, abis, target, 'patched', plan)
-    section = results.sections(open(log, errors='replace').read())
+    run_ = boot_and_judge(trees, abis, target, 'patched', plan)
+    found, log = run_.found, run_.log
+    section = run_.sections()
     lines, status = section.get((plan[0].abi, 'cma_demo'), ([], None))
     print('\n'.join(lines))
     ok = all(r.status != 'fail' for r in found)
@@ -223,12 +324,13 @@ def cmd_patches(args, abis, targets):
 
 
 def cmd_bench(args, abis, targets):
-    target = targets['x86_64']
-    deps.ensure(packages(abis, [target]) + ['gnuplot-nox'],
+    modes = args.modes or list(bench.MODES)
+    used = {bench.MODES[m].get('target', 'x86_64') for m in modes}
+    deps.ensure(packages(abis, [targets[t] for t in used]) + ['gnuplot-nox'],
                 os.path.join(TOP, 'build', 'logs'))
     trees = tree.Trees(TOP)
     trees.prepare()
-    bench.bench(trees, target, abis, args.modes or list(bench.MODES))
+    bench.bench(trees, targets, abis, modes)
     return 0
 
 
@@ -239,13 +341,20 @@ def main():
     check = sub.add_parser('check')
     check.add_argument('--quick', action='store_true', help='x86_64 patched kernel only')
     check.add_argument('-t', '--targets', nargs='*', help='targets to run (default: all)')
+    check.add_argument('-k', '--kernels', nargs='*', choices=tree.KERNELS,
+                       help='kernels to boot (default: each target\'s own list)')
+    check.add_argument('--no-review', action='store_true',
+                       help='skip checkpatch, sparse and the extra builds')
+    stress = sub.add_parser('stress', help='the debug kernel: stress, fuzzers, clients')
+    stress.add_argument('-t', '--targets', nargs='*', help='targets to run (default: role stress)')
+    stress.set_defaults(quick=False, kernels=None, no_review=True)
     sub.add_parser('demo')
     sub.add_parser('patches')
     bench_ = sub.add_parser('bench')
     bench_.add_argument('-m', '--modes', nargs='*', choices=list(bench.MODES))
     args = parser.parse_args()
     abis, targets = load_targets()
-    handler = {'check': cmd_check, 'demo': cmd_demo, 'patches': cmd_patches,
+    handler = {'check': cmd_check, 'stress': cmd_check, 'demo': cmd_demo, 'patches': cmd_patches,
                'bench': cmd_bench}[args.cmd]
     try:
         return handler(args, abis, targets)

@@ -34,31 +34,129 @@ def compile_program(cc, src, out, includes=(), log=None):
 
 
 class Program:
-    """One program of the plan: its kind says how the host judges its output."""
+    """One program of the plan: its kind says how the host judges its output
+    (selftest: kselftest TAP; tap: plain TAP; probe; fuzz: compared across
+    kernels; exit: status 0).  abi "host": a program of the host's root."""
 
-    def __init__(self, abi, name, kind, src, includes=(), args=()):
+    def __init__(self, abi, name, kind, src=None, includes=(), args=(), path=None):
         self.abi, self.name, self.kind = abi, name, kind
         self.src, self.includes, self.args = src, includes, list(args)
+        self.path = path
 
     def guest_path(self):
-        return f'/tests/{self.abi}/{self.name}'
+        return self.path or f'/tests/{self.abi}/{self.name}'
 
 
-def programs(abis, kernel, selftests, extracted_example):
-    """The plan for one boot: the probe, the selftests, and (not on base) the clients."""
-    suite = sorted(glob.glob(os.path.join(selftests, 'cma', '*.c')))
-    first, last = [], []
-    for abi in abis:
-        first.append(Program(abi, 'probe', 'probe', os.path.join(TOP, 'guest/probe.c')))
-        for src in suite:
-            name = os.path.basename(src)[:-2]
-            prog = Program(abi, name, 'tap', src, includes=[selftests])
-            (last if name in RUN_LAST else first).append(prog)
-        if kernel != 'base':
-            first.append(Program(abi, 'man_example', 'exit', extracted_example))
-            first.append(Program(abi, 'cma_demo', 'exit',
-                                 os.path.join(TOP, 'examples/cma_demo.c')))
-    return first + last
+HOST_BIN = os.path.join(TOP, 'build', 'bin', 'host')
+
+
+def host_program(src, cc, extra=()):
+    """Compile a client for the host's root (dynamically linked, like any
+    Debian program); the guest sees it at the same path over 9p."""
+    out = os.path.join(HOST_BIN, os.path.basename(src)[:-2])
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(src):
+        return out
+    os.makedirs(HOST_BIN, exist_ok=True)
+    cmd = [cc, '-O2', '-Wall', '-Werror', '-o', out, src] + list(extra)
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode:
+        raise StageError(f'compile: {" ".join(cmd)}\n{res.stderr}')
+    return out
+
+
+def each_abi(target, name, kind, src, args=(), includes=()):
+    return [Program(abi, name, kind, src, includes, args) for abi in target['abis']]
+
+
+def native_abi(target, name, kind, src, args=()):
+    return [Program(target['abis'][0], name, kind, src, args=args)]
+
+
+def group_probe(target, kernel, ctx):
+    return each_abi(target, 'probe', 'probe', os.path.join(TOP, 'guest/probe.c'))
+
+
+def group_selftests(target, kernel, ctx):
+    suite = sorted(glob.glob(os.path.join(ctx['selftests'], 'cma', '*.c')))
+    return [prog for src in suite
+            for prog in each_abi(target, os.path.basename(src)[:-2], 'selftest', src,
+                                 includes=[ctx['selftests']])]
+
+
+def group_examples(target, kernel, ctx):
+    if kernel == 'base':
+        return []
+    return (each_abi(target, 'man_example', 'exit', ctx['man_example'])
+            + each_abi(target, 'cma_demo', 'exit', os.path.join(TOP, 'examples/cma_demo.c')))
+
+
+# The differential fuzzer's seed and size: the same on every kernel, since
+# its output is compared line by line between them.
+FUZZ_ARGS = ('-s', '1', '-n', '10000')
+
+
+def group_fuzz(target, kernel, ctx):
+    if kernel == 'base':
+        return []
+    return each_abi(target, 'cma_fuzz', 'fuzz', os.path.join(TOP, 'stress/cma_fuzz.c'),
+                    FUZZ_ARGS)
+
+
+def group_race(target, kernel, ctx):
+    return native_abi(target, 'cma_race', 'exit', os.path.join(TOP, 'stress/cma_race.c'),
+                      ('-n', '3000'))
+
+
+def group_failinj(target, kernel, ctx):
+    return native_abi(target, 'cma_failinj', 'exit',
+                      os.path.join(TOP, 'stress/cma_failinj.c'))
+
+
+def group_trinity(target, kernel, ctx):
+    script = os.path.join(TOP, 'stress', 'trinity.sh')
+    return [Program('host', 'trinity', 'exit', path=script, args=('100000',))]
+
+
+def group_clients(target, kernel, ctx):
+    for src in ('mpi_pingpong.c', 'mpi_alltoall.c'):
+        host_program(os.path.join(TOP, 'clients', src), 'mpicc')
+    host_program(os.path.join(TOP, 'clients', 'glibc_wrappers.c'), 'gcc')
+    script = os.path.join(TOP, 'clients', 'run_clients.sh')
+    expect = 'enosys' if kernel == 'base' else 'cma'
+    return [Program('host', 'clients', 'tap', path=script, args=(HOST_BIN, expect))]
+
+
+def group_kmemleak(target, kernel, ctx):
+    return native_abi(target, 'kmemleak_clear', 'exit',
+                      os.path.join(TOP, 'guest/kmemleak.c'), ('clear',))
+
+
+GROUPS = {'probe': group_probe, 'selftests': group_selftests,
+          'examples': group_examples, 'fuzz': group_fuzz, 'race': group_race,
+          'failinj': group_failinj, 'trinity': group_trinity,
+          'clients': group_clients, 'kmemleak': group_kmemleak}
+
+# What the host needs installed for a group (its programs run from the
+# host's root).
+GROUP_PACKAGES = {'clients': ['openmpi-bin', 'libopenmpi-dev', 'stress-ng', 'strace'],
+                  'trinity': ['trinity']}
+
+
+def programs(target, kernel, ctx):
+    """The plan for one boot, from the target's list of groups.  Yama
+    ptrace_scope 3 programs run after all others; a kmemleak scan, if asked
+    for, after those."""
+    plan = [prog for group in target['plan'] for prog in GROUPS[group](target, kernel, ctx)]
+    last = [prog for prog in plan if prog.name in RUN_LAST]
+    plan = [prog for prog in plan if prog.name not in RUN_LAST] + last
+    if 'kmemleak' in target['plan']:
+        plan += native_abi(target, 'kmemleak_scan', 'exit',
+                           os.path.join(TOP, 'guest/kmemleak.c'), ('scan',))
+    return plan
+
+
+def needs_host_root(plan):
+    return any(prog.abi == 'host' for prog in plan)
 
 
 def _cpio_entry(out, ino, name, mode, data=b'', rdev=(0, 0)):
@@ -100,10 +198,11 @@ def build_initramfs(target, kernel, plan, abis):
         files = {'/init': (0o755, open(init, 'rb').read())}
         lines = []
         for prog in plan:
-            out = compile_program(abis[prog.abi]['cc'], prog.src,
-                                  os.path.join(binary, prog.abi, prog.name),
-                                  includes=prog.includes)
-            files[prog.guest_path()] = (0o755, open(out, 'rb').read())
+            if prog.abi != 'host':
+                out = compile_program(abis[prog.abi]['cc'], prog.src,
+                                      os.path.join(binary, prog.abi, prog.name),
+                                      includes=prog.includes)
+                files[prog.guest_path()] = (0o755, open(out, 'rb').read())
             lines.append(' '.join([prog.abi, prog.name, prog.guest_path()] + prog.args))
         files['/plan'] = (0o644, ('\n'.join(lines) + '\n').encode())
         write_initramfs(path, files)

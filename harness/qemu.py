@@ -15,19 +15,25 @@ TAIL_LINES = 40
 TWO_CPUS = ['-smp', '2,sockets=2,cores=1,threads=1']
 
 
-def command(target, image, initramfs, cpus):
+# The host's root filesystem, read-only, for programs of abi "host".
+HOST_ROOT = ['-fsdev', 'local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap',
+             '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot']
+
+
+def command(target, image, initramfs, cpus, host_root=False):
     append = (f'console={target["console"]} panic=-1 loglevel=5 '
               + target.get('append', '')).strip()
     return (list(target['qemu'])
             + ['-accel', 'tcg', '-m', str(target.get('memory', 2048))] + cpus
             + ['-nographic', '-no-reboot', '-kernel', image, '-initrd', initramfs,
-               '-append', append])
+               '-append', append] + (HOST_ROOT if host_root else []))
 
 
-def boot(target, kernel, image, initramfs, log, timeout, cpus=TWO_CPUS):
+def boot(target, kernel, image, initramfs, log, timeout, cpus=TWO_CPUS, host_root=False):
     """Run the guest to its end; return (console text, problem or None).
-    cpus: QEMU's cpu options (the benchmark's icount mode wants one vcpu)."""
-    cmd = command(target, image, initramfs, cpus)
+    cpus: QEMU's cpu options (the benchmark's icount mode wants one vcpu);
+    host_root: share the host's / over virtio-9p."""
+    cmd = command(target, image, initramfs, cpus, host_root)
     problem = None
     with stage('boot', f'{target["name"]}/{kernel} (console: {log})'):
         with open(log + '.cmd', 'w') as f:

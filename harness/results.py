@@ -10,7 +10,7 @@ SPLATS = re.compile(
     r'hung_task|soft lockup|hard LOCKUP|Call Trace:')
 # Firmware escape codes can precede the first marker on its line.
 BEGIN = re.compile(r'# cma-run: begin (\S+) (\S+)$')
-END = re.compile(r'^# cma-run: end (\S+) (\S+) status=(-?\d+)$')
+END = re.compile(r'^# cma-run: end (\S+) (\S+) status=(-?\d+)(?: seconds=(\d+))?$')
 TAP = re.compile(r'^(not ok|ok) \d+ ?(.*?)(?:\s*#\s*(SKIP|skip)\s*(.*))?$')
 RUN = re.compile(r'^#\s+RUN\s+(\S+) \.\.\.$')
 PROBE = re.compile(r'^cma-probe (.*)$')
@@ -41,6 +41,16 @@ def sections(console):
     return found
 
 
+def durations(console):
+    """{(abi, program): seconds} from the end markers."""
+    found = {}
+    for line in console.splitlines():
+        m = END.match(line.rstrip('\r'))
+        if m and m.group(4):
+            found[(m.group(1), m.group(2))] = int(m.group(4))
+    return found
+
+
 def judge_tap(prefix, lines, status, base):
     """One result per TAP line.  On base, only a skip naming ENOSYS passes."""
     results = []
@@ -54,7 +64,8 @@ def judge_tap(prefix, lines, status, base):
         if not m:
             continue
         # 6.1's harness leaves the name out of a skip line: take the RUN line's.
-        name = f'{prefix}/{m.group(2) if m.group(2) and not m.group(2).startswith("#") else running}'
+        named = m.group(2).lstrip('- ') if m.group(2) else ''
+        name = f'{prefix}/{named if named and not named.startswith("#") else running}'
         skipped = m.group(3) is not None
         if base:
             ok = skipped and 'ENOSYS' in (m.group(4) or '')
@@ -71,6 +82,70 @@ def judge_tap(prefix, lines, status, base):
     elif status not in (0, 4):
         results.append(Result(prefix, 'fail', f'exit status {status}'))
     return results
+
+
+FUZZ_END = re.compile(r'^cma-fuzz: (\d+) cases, seed (\d+), digest ([0-9a-f]+)$')
+
+
+def judge_fuzz(prefix, lines, status):
+    """Each kernel's run must finish cleanly; compare_fuzz() then compares
+    the kernels' outputs with each other."""
+    done = any(FUZZ_END.match(line) for line in lines)
+    ok = status == 0 and done
+    return Result(prefix, 'pass' if ok else 'fail',
+                  '' if ok else f'exit status {status}, summary line '
+                  f'{"present" if done else "missing"}')
+
+
+def fuzz_cases(lines):
+    """{case number: line} of the fuzzer's per-case output."""
+    cases = {}
+    for line in lines:
+        field = line.split(' ', 1)[0]
+        if field.isdigit():
+            cases[int(field)] = line
+    return cases
+
+
+def compare_fuzz(label, ours, reference, plan):
+    """The differential check: our kernel's fuzzer output must equal the
+    reference kernel's, case by case, for every ABI."""
+    results = []
+    for prog in plan:
+        if prog.kind != 'fuzz':
+            continue
+        name = f'{label}/{prog.abi}/{prog.name}-vs-reference'
+        mine = ours.get((prog.abi, prog.name), ([], None))[0]
+        theirs = reference.get((prog.abi, prog.name), ([], None))[0]
+        a, b = fuzz_cases(mine), fuzz_cases(theirs)
+        differ = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
+        if not a or not b:
+            results.append(Result(name, 'fail', 'no output from one of the kernels'))
+        elif differ:
+            n = differ[0]
+            seed = ' '.join(prog.args)
+            results.append(Result(name, 'fail', f'{len(differ)} cases differ; first: case {n} '
+                                  f'({seed}): ours "{a.get(n)}" reference "{b.get(n)}"'))
+        else:
+            results.append(Result(name, 'pass', f'{len(a)} cases identical'))
+    return results
+
+
+# Programs of kind exit that are examples, not stress: left out of the table.
+NOT_STRESS = ('man_example', 'cma_demo', 'kmemleak_clear')
+# The line each stress program ends with, saying how much it did.
+SUMMARY = re.compile(r'^(cma-fuzz|cma-race|cma-failinj|kmemleak|trinity): .*\d')
+
+
+def summary(prog, lines):
+    """How much a program did, in its own words; TAP: how many checks."""
+    if prog.kind == 'tap':
+        oks = sum(bool(re.match(r'^ok ', l)) for l in lines)
+        tests = sum(bool(TAP.match(l)) for l in lines)
+        bench = [l[2:] for l in lines if l.startswith('# bench ')]
+        return f'{oks} of {tests} checks ok' + ''.join(f'; {b}' for b in bench)
+    found = [l for l in lines if SUMMARY.match(l)]
+    return found[-1] if found else 'no summary line'
 
 
 def judge_probe(prefix, lines, base):
@@ -94,8 +169,12 @@ def judge(console, plan, kernel_label, base):
         lines, status = found.get((prog.abi, prog.name), ([], None))
         if (prog.abi, prog.name) not in found:
             results.append(Result(prefix, 'fail', 'never started'))
-        elif prog.kind == 'tap':
+        elif prog.kind == 'selftest':
             results.extend(judge_tap(prefix, lines, status, base))
+        elif prog.kind == 'tap':
+            results.extend(judge_tap(prefix, lines, status, False))
+        elif prog.kind == 'fuzz':
+            results.append(judge_fuzz(prefix, lines, status))
         elif prog.kind == 'probe':
             results.extend(judge_probe(prefix, lines, base))
         else:
