@@ -6,6 +6,8 @@ Modes (noise measured here, see ../shared/DESIGN.md):
           under 1% per boot; the mode for ratio claims about CPU-side work.
   tcg     two real vcpus, real time: contention (N readers of one mm) and
           the pipelined double copy; noisy, only for large effects.
+  uml     a UML kernel (target um): copy loops at native speed with real
+          caches, syscalls slow; the mode for bandwidth from 64 KiB up.
 """
 
 import os
@@ -18,6 +20,7 @@ import guest
 import kbuild
 import qemu
 import results
+import uml
 from progress import StageError, stage
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,6 +39,12 @@ MODES = {
         'args': ['-s', '4K,256K,1M,8M', '-t', '20', '-r', '2', '-m',
                  'readv_1,shm_double,memcpy,readers'],
     },
+    'uml': {
+        'target': 'um',
+        'rounds': 5,
+        'args': ['-s', '64K,256K,1M,8M,64M', '-t', '20', '-m',
+                 'readv_1,writev_1,readv_64,writev_64,shm_double,memcpy'],
+    },
 }
 KERNELS = ('patched', 'reference')
 BOOT_TIMEOUT = 1800
@@ -49,7 +58,7 @@ def images(trees, target):
         image = kbuild.build(target, kernel, trees.checkout(kernel))
         keep = os.path.join(TOP, 'build', 'bench', f'{target["name"]}-{kernel}.image')
         os.makedirs(os.path.dirname(keep), exist_ok=True)
-        shutil.copyfile(image, keep)
+        shutil.copy(image, keep)  # keeps the mode: a UML image is run directly
         out[kernel] = keep
     return out
 
@@ -68,6 +77,26 @@ def parse(console, abi):
     return points
 
 
+def uml_plan(plan, abis):
+    """UML runs the host's files: /init and the program from build/bin."""
+    binaries = {}
+    for prog in plan:
+        binaries[prog.name] = guest.compile_program(
+            abis[prog.abi]['cc'], prog.src, os.path.join(TOP, 'build', 'bin', prog.abi, prog.name))
+    init = guest.compile_program(abis[plan[0].abi]['cc'], os.path.join(TOP, 'guest/init.c'),
+                                 os.path.join(TOP, 'build', 'bin', plan[0].abi, 'init'))
+    path = uml.write_plan(os.path.join(TOP, 'build', 'bench', 'uml.plan'), plan, binaries)
+    return init, path
+
+
+def boot_once(name, mode, target, abis, plan, kernel, image, log):
+    if target.get('boot') == 'uml':
+        init, plan_path = uml_plan(plan, abis)
+        return uml.boot(target, kernel, image, init, plan_path, log, BOOT_TIMEOUT)
+    initramfs = guest.build_initramfs(target, 'bench', plan, abis)
+    return qemu.boot(target, kernel, image, initramfs, log, BOOT_TIMEOUT, cpus=mode['cpus'])
+
+
 def run_mode(name, mode, target, abis, imgs):
     abi = target['abis'][0]
     plan = [guest.Program(abi, 'cma_bench', 'exit', os.path.join(TOP, 'bench', 'cma_bench.c'),
@@ -75,10 +104,9 @@ def run_mode(name, mode, target, abis, imgs):
     rounds = {k: [] for k in KERNELS}
     for r in range(mode['rounds']):
         for kernel in KERNELS:
-            initramfs = guest.build_initramfs(target, 'bench', plan, abis)
             log = os.path.join(TOP, 'build', 'logs', f'bench-{name}-{kernel}-{r}.log')
-            console, problem = qemu.boot(target, kernel, imgs[kernel], initramfs, log,
-                                         BOOT_TIMEOUT, cpus=mode['cpus'])
+            console, problem = boot_once(name, mode, target, abis, plan, kernel,
+                                         imgs[kernel], log)
             if problem:
                 raise StageError(f'bench: {name} {kernel} round {r}: {problem} ({log})')
             rounds[kernel].append(parse(console, abi))
@@ -160,15 +188,18 @@ def plot(name, data, out):
     subprocess.run(['gnuplot', '-e', script], check=True)
 
 
-def bench(trees, target, abis, modes):
+def bench(trees, targets, abis, modes):
     start = time.monotonic()
-    imgs = images(trees, target)
+    imgs = {}
     outdir = os.path.join(TOP, 'build', 'bench')
-    report = [f'## Benchmarks, {time.strftime("%Y-%m-%d")}, {target["name"]} guest under '
-              f'QEMU TCG on a {os.cpu_count()}-core host', '']
+    report = [f'## Benchmarks, {time.strftime("%Y-%m-%d")}, x86_64 guests under QEMU TCG '
+              f'and UML on a {os.cpu_count()}-core host', '']
     for name in modes:
+        target = targets[MODES[name].get('target', 'x86_64')]
+        if target['name'] not in imgs:
+            imgs[target['name']] = images(trees, target)
         with stage('bench', f'{name}: {MODES[name]["rounds"]} rounds x {KERNELS}'):
-            rounds = run_mode(name, MODES[name], target, abis, imgs)
+            rounds = run_mode(name, MODES[name], target, abis, imgs[target['name']])
         text, data = table(name, rounds)
         png = os.path.join(outdir, f'{name}.png')
         plot(name, data, png)

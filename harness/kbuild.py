@@ -1,4 +1,5 @@
-"""Configure and build one kernel: tinyconfig + fragments, verified, out of tree."""
+"""Configure and build one kernel: tinyconfig (or the target's own starting
+config) + fragments, verified, out of tree."""
 
 import hashlib
 import os
@@ -55,10 +56,11 @@ def configure(target, kernel, src, out, log):
     stamp = os.path.join(out, '.fragments.sha256')
     if os.path.exists(stamp) and open(stamp).read() == key:
         return
-    with stage('configure', f'{target["name"]}/{kernel}: tinyconfig + '
+    start = target.get('config', 'tinyconfig')
+    with stage('configure', f'{target["name"]}/{kernel}: {start} + '
                + ' '.join(os.path.basename(p) for p in frags)):
         os.makedirs(out, exist_ok=True)
-        run(make_args(target, src, out) + ['tinyconfig'], log=log, env=ccache_env())
+        run(make_args(target, src, out) + [start], log=log, env=ccache_env())
         with open(os.path.join(out, '.config'), 'a') as config:
             for path in frags:
                 config.write(open(path).read())
