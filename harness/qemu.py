@@ -33,9 +33,15 @@ def boot(target, kernel, image, initramfs, log, timeout, cpus=TWO_CPUS, host_roo
     """Run the guest to its end; return (console text, problem or None).
     cpus: QEMU's cpu options (the benchmark's icount mode wants one vcpu);
     host_root: share the host's / over virtio-9p."""
-    cmd = command(target, image, initramfs, cpus, host_root)
+    return run_console(command(target, image, initramfs, cpus, host_root),
+                       f'{target["name"]}/{kernel}', log, timeout)
+
+
+def run_console(cmd, label, log, timeout):
+    """Run a guest (QEMU or UML) whose console is its stdout, into log; on
+    a timeout or a missing end marker, print the console's tail."""
     problem = None
-    with stage('boot', f'{target["name"]}/{kernel} (console: {log})'):
+    with stage('boot', f'{label} (console: {log})'):
         with open(log + '.cmd', 'w') as f:
             f.write(shlex.join(cmd) + '\n')
         start = time.monotonic()
@@ -51,6 +57,6 @@ def boot(target, kernel, image, initramfs, log, timeout, cpus=TWO_CPUS, host_roo
                        'without reaching its end marker')
     if problem:
         tail = '\n'.join('    ' + l for l in console.splitlines()[-TAIL_LINES:])
-        print(f'{target["name"]}/{kernel}: {problem}; last {TAIL_LINES} console '
-              f'lines ({log}):\n{tail}', flush=True)
+        print(f'{label}: {problem}; last {TAIL_LINES} console lines ({log}):\n{tail}',
+              flush=True)
     return console, problem

@@ -74,6 +74,8 @@
 #include <sys/vfs.h>
 #include <sys/wait.h>
 
+#include "full_io.h"
+
 #define THP_SIZE	(2UL << 20)
 #define MAXV		1024	/* UIO_MAXIOV */
 #define LOC_PAGES	320
@@ -736,39 +738,6 @@ static void restore(const struct area *a, size_t lo, size_t hi,
 
 /* ---- pipes and the target ---- */
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
 
 static int send_vset(int fd, const struct vset *v)
 {

@@ -66,6 +66,8 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
+#include "full_io.h"
+
 #define THP_SIZE	(2UL << 20)
 #define MAX_GEN		1030	/* most iovecs ever generated for one array */
 #define VERIFY_EVERY	50
@@ -465,39 +467,6 @@ static int make_file(void)
 	return fd;
 }
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
 
 static void __attribute__((noreturn)) target_loop(struct region *r, int rfd,
 						  int wfd)

@@ -72,6 +72,8 @@
 #include <sys/wait.h>
 #include <linux/futex.h>
 
+#include "full_io.h"
+
 #define THP_SIZE	(2UL << 20)
 #define MAX_IOV		64
 #define MAX_THREADS	3
@@ -292,39 +294,6 @@ static void wake_target(struct ctl *ctl)
 	syscall(SYS_futex, &ctl->calls, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
 }
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
 
 static const char *errname(int e)
 {
