@@ -122,38 +122,26 @@ static struct page *pvm_direct_page(struct vm_area_struct *vma,
 /*
  * Copy with local page faults disabled: under a page table lock the copy
  * must not sleep, and a local fault must not nest inside the remote mm's
- * locks.  @len may run on through the following pages of one folio; lowmem
- * pages of a folio are contiguous in the kernel's map, so a read copies
- * them in one go.  A short count hands the rest to the pinning path.
+ * locks.  A short count hands the rest to the pinning path.  @len stays
+ * within @page, or within a lowmem run of one folio for a read (such a
+ * run is contiguous in the kernel's map).
  */
 static size_t pvm_direct_copy(struct pvm_copy *pc, struct page *page,
 			      size_t offset, size_t len)
 {
-	bool per_page = pc->write || PageHighMem(page);
-	size_t done = 0;
+	void *kaddr = kmap_local_page(page);
+	size_t copied;
 
 	pagefault_disable();
-	while (done < len) {
-		size_t chunk = per_page ?
-			min(len - done, PAGE_SIZE - offset) : len - done;
-		void *kaddr = kmap_local_page(page);
-		size_t copied;
-
-		if (pc->write)
-			copied = copy_from_iter(kaddr + offset, chunk, pc->iter);
-		else
-			copied = copy_to_iter(kaddr + offset, chunk, pc->iter);
-		kunmap_local(kaddr);
-		if (pc->write && copied)
-			flush_dcache_page(page);
-		done += copied;
-		if (copied < chunk)
-			break;
-		page = nth_page(page, (offset + chunk) >> PAGE_SHIFT);
-		offset = (offset + chunk) & ~PAGE_MASK;
-	}
+	if (pc->write)
+		copied = copy_from_iter(kaddr + offset, len, pc->iter);
+	else
+		copied = copy_to_iter(kaddr + offset, len, pc->iter);
 	pagefault_enable();
-	return done;
+	kunmap_local(kaddr);
+	if (pc->write && copied)
+		flush_dcache_page(page);
+	return copied;
 }
 
 /* The PMD entry for @addr, or NULL if a level above it has none. */
@@ -176,6 +164,30 @@ static pmd_t *pvm_find_pmd(struct mm_struct *mm, unsigned long addr)
 
 #ifdef CONFIG_TRANSPARENT_HUGEPAGE
 /*
+ * Copy a run of the pages of one folio: in one go for a read from lowmem,
+ * else page by page (a write flushes each page, highmem maps each page).
+ */
+static size_t pvm_direct_run(struct pvm_copy *pc, struct page *page,
+			     size_t offset, size_t len)
+{
+	size_t done = 0;
+
+	if (!pc->write && !PageHighMem(page))
+		return pvm_direct_copy(pc, page, offset, len);
+	while (done < len) {
+		size_t chunk = min(len - done, PAGE_SIZE - offset);
+		size_t copied = pvm_direct_copy(pc, page, offset, chunk);
+
+		done += copied;
+		if (copied < chunk)
+			break;
+		page = nth_page(page, 1);
+		offset = 0;
+	}
+	return done;
+}
+
+/*
  * Copy [addr, end), within one huge PMD (a THP), under the PMD lock, which
  * keeps the folio mapped; return the bytes copied.
  */
@@ -192,8 +204,8 @@ static size_t pvm_direct_huge(struct pvm_copy *pc, pmd_t *pmd,
 		struct page *page = nth_page(pmd_page(entry),
 					     (addr & ~PMD_MASK) >> PAGE_SHIFT);
 
-		copied = pvm_direct_copy(pc, page, offset_in_page(addr),
-					 end - addr);
+		copied = pvm_direct_run(pc, page, offset_in_page(addr),
+					end - addr);
 	}
 	spin_unlock(ptl);
 	return copied;
@@ -208,7 +220,8 @@ static size_t pvm_direct_huge(struct pvm_copy *pc, pmd_t *pmd,
 
 /*
  * Copy [addr, end), which lies within one VMA and one PTE table, for as
- * long as its pages qualify; return the bytes copied.
+ * long as its pages qualify; return the bytes copied.  @pmd points to
+ * that PTE table: with mmap_lock held for reading it keeps doing so.
  */
 static size_t pvm_direct_ptes(struct pvm_copy *pc, struct vm_area_struct *vma,
 			      pmd_t *pmd, unsigned long addr, unsigned long end)
@@ -217,13 +230,6 @@ static size_t pvm_direct_ptes(struct pvm_copy *pc, struct vm_area_struct *vma,
 	spinlock_t *ptl;	/* the PTE table lock, held across the copies */
 	pte_t *ptep, *pte;
 
-	/*
-	 * With mmap_lock held for reading, a PMD that points to a PTE table
-	 * keeps pointing to it; one that is changing is left to pinning.
-	 */
-	if (pmd_devmap_trans_unstable(pmd) || pmd_none(*pmd) ||
-	    unlikely(pmd_bad(*pmd)))
-		return 0;
 	ptep = pte_offset_map_lock(pc->mm, pmd, addr, &ptl);
 	for (pte = ptep; addr < end; pte++) {
 		struct page *page = pvm_direct_page(vma, addr, ptep_get(pte),
@@ -262,7 +268,7 @@ static size_t pvm_copy_direct(struct pvm_copy *pc, unsigned long addr,
 					 pc->max_pages * PAGE_SIZE);
 	unsigned long start = addr;
 	struct vm_area_struct *vma = NULL;
-	pmd_t *pmd;
+	pmd_t *pmd, pmdval;
 
 	while (addr < end) {
 		unsigned long stop = min3(end, pmd_addr_end(addr, end),
@@ -278,9 +284,18 @@ static size_t pvm_copy_direct(struct pvm_copy *pc, unsigned long addr,
 		pmd = pvm_find_pmd(pc->mm, addr);
 		if (!pmd)
 			break;
-		if (pmd_trans_huge(pmd_read_atomic(pmd)))
+		/*
+		 * One snapshot decides, as in pmd_trans_unstable(): a huge
+		 * PMD is rechecked under its lock, and one that points to a
+		 * PTE table keeps pointing to it while mmap_lock is held.
+		 * Anything else (none, migrating, device) is left to pinning.
+		 */
+		pmdval = pmd_read_atomic(pmd);
+		barrier();
+		if (pmd_trans_huge(pmdval))
 			addr += pvm_direct_huge(pc, pmd, addr, stop);
-		else
+		else if (pmd_present(pmdval) && !pmd_devmap(pmdval) &&
+			 !pmd_bad(pmdval))
 			addr += pvm_direct_ptes(pc, vma, pmd, addr, stop);
 		if (addr < stop)
 			break;
