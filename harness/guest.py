@@ -138,7 +138,8 @@ GROUPS = {'probe': group_probe, 'selftests': group_selftests,
 
 # What the host needs installed for a group (its programs run from the
 # host's root).
-GROUP_PACKAGES = {'clients': ['openmpi-bin', 'libopenmpi-dev', 'stress-ng', 'strace'],
+GROUP_PACKAGES = {'clients': ['openmpi-bin', 'libopenmpi-dev', 'stress-ng', 'strace',
+                              'iproute2'],
                   'trinity': ['trinity']}
 
 
