@@ -89,24 +89,31 @@ def uml_plan(plan, abis):
     return init, path
 
 
-def boot_once(name, mode, target, abis, plan, kernel, image, log):
+def boot_media(target, abis, plan):
+    """What a boot of this mode needs besides the kernel, made once per mode:
+    UML's /init and plan file on the host, or QEMU's initramfs."""
     if target.get('boot') == 'uml':
-        init, plan_path = uml_plan(plan, abis)
+        return uml_plan(plan, abis)
+    return guest.build_initramfs(target, 'bench', plan, abis)
+
+
+def boot_once(mode, target, media, kernel, image, log):
+    if target.get('boot') == 'uml':
+        init, plan_path = media
         return uml.boot(target, kernel, image, init, plan_path, log, BOOT_TIMEOUT)
-    initramfs = guest.build_initramfs(target, 'bench', plan, abis)
-    return qemu.boot(target, kernel, image, initramfs, log, BOOT_TIMEOUT, cpus=mode['cpus'])
+    return qemu.boot(target, kernel, image, media, log, BOOT_TIMEOUT, cpus=mode['cpus'])
 
 
 def run_mode(name, mode, target, abis, imgs):
     abi = target['abis'][0]
     plan = [guest.Program(abi, 'cma_bench', 'exit', os.path.join(TOP, 'bench', 'cma_bench.c'),
                           args=mode['args'])]
+    media = boot_media(target, abis, plan)
     rounds = {k: [] for k in KERNELS}
     for r in range(mode['rounds']):
         for kernel in KERNELS:
             log = os.path.join(TOP, 'build', 'logs', f'bench-{name}-{kernel}-{r}.log')
-            console, problem = boot_once(name, mode, target, abis, plan, kernel,
-                                         imgs[kernel], log)
+            console, problem = boot_once(mode, target, media, kernel, imgs[kernel], log)
             if problem:
                 raise StageError(f'bench: {name} {kernel} round {r}: {problem} ({log})')
             rounds[kernel].append(parse(console, abi))

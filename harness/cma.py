@@ -208,8 +208,8 @@ def stress_table(runs, command, full_run):
         if not run_.plan:
             continue
         status = {r.name: r.status for r in run_.found}
-        sections = run_.sections()
-        seconds = results.durations(open(run_.log, errors='replace').read())
+        console = open(run_.log, errors='replace').read()
+        sections, seconds = results.sections(console), results.durations(console)
         for prog in run_.plan:
             if prog.kind not in ('fuzz', 'exit', 'tap') or prog.name in results.NOT_STRESS:
                 continue

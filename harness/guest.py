@@ -18,15 +18,16 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN_LAST = ('cma_yama3',)
 
 
-def compile_program(cc, src, out, includes=(), log=None):
-    """Static, warning-free build; skipped when the binary is newer than its sources."""
+def compile_program(cc, src, out, includes=(), static=True):
+    """Warning-free build, static unless asked otherwise; skipped when the
+    binary is newer than its sources."""
     sources = [src] + glob.glob(os.path.join(os.path.dirname(src), '*.h'))
     if (os.path.exists(out) and
             os.path.getmtime(out) >= max(map(os.path.getmtime, sources))):
         return out
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    cmd = [cc, '-static', '-O2', '-Wall', '-Werror',
-           '-o', out, src] + [f'-I{i}' for i in includes] + ['-lpthread']
+    cmd = ([cc] + (['-static'] if static else []) + ['-O2', '-Wall', '-Werror', '-o', out, src]
+           + [f'-I{i}' for i in includes] + ['-lpthread'])
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode:
         raise StageError(f'compile: {" ".join(cmd)}\n{res.stderr}')
@@ -50,18 +51,11 @@ class Program:
 HOST_BIN = os.path.join(TOP, 'build', 'bin', 'host')
 
 
-def host_program(src, cc, extra=()):
+def host_program(src, cc):
     """Compile a client for the host's root (dynamically linked, like any
     Debian program); the guest sees it at the same path over 9p."""
-    out = os.path.join(HOST_BIN, os.path.basename(src)[:-2])
-    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(src):
-        return out
-    os.makedirs(HOST_BIN, exist_ok=True)
-    cmd = [cc, '-O2', '-Wall', '-Werror', '-o', out, src] + list(extra)
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode:
-        raise StageError(f'compile: {" ".join(cmd)}\n{res.stderr}')
-    return out
+    return compile_program(cc, src, os.path.join(HOST_BIN, os.path.basename(src)[:-2]),
+                           static=False)
 
 
 def each_abi(target, name, kind, src, args=(), includes=()):
