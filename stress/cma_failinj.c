@@ -75,6 +75,7 @@
 #include <sys/wait.h>
 
 #include "full_io.h"
+#include "rng.h"
 
 #define THP_SIZE	(2UL << 20)
 #define MAXV		1024	/* UIO_MAXIOV */
@@ -157,7 +158,8 @@ struct call {
 };
 
 static size_t pg, thp_pages;
-static uint64_t rng;
+/* One sequence, reseeded for every shape and for the random phase. */
+static struct rng rng;
 static int is_target, noinj;
 static unsigned long failures, fail_lines, total_calls, ncheck;
 static pid_t tpid = -1;
@@ -396,23 +398,10 @@ static void set_probability(unsigned int percent)
 
 /* ---- patterns, areas, random numbers ---- */
 
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rnd64(void)
-{
-	rng += 0x9e3779b97f4a7c15ULL;
-	return mix64(rng);
-}
-
 /* Uniform in [0, n); 0 if n == 0. */
 static size_t rnd(size_t n)
 {
-	return n ? (size_t)(rnd64() % n) : 0;
+	return rnd_mod(&rng, n);
 }
 
 static void fill_page(char *m, unsigned int id, size_t idx)
@@ -1146,7 +1135,7 @@ static void sweep(int id, int write, unsigned long cap, struct stats *st)
 
 	name_call(&c, "systematic", write, id);
 	for (n = 0; n <= cap; n++) {
-		rng = mix64(0x6661696c696e6aULL + id);
+		rng.s = mix64(0x6661696c696e6aULL + id);
 		make_shape(id, 1);
 		c.n = n;
 		c.inj = !n ? INJ_NONE : noinj ? INJ_BLOCK : INJ_NTH;
@@ -1171,7 +1160,7 @@ static void random_phase(unsigned long ncalls, uint64_t seed,
 	unsigned long i;
 	int id, write;
 
-	rng = mix64(seed ^ 0x636d612d66696eULL);
+	rng.s = mix64(seed ^ 0x636d612d66696eULL);
 	for (i = 0; i < ncalls; i++) {
 		id = (int)rnd(NSHAPES);
 		write = (int)rnd(2);

@@ -67,6 +67,7 @@
 #include <sys/wait.h>
 
 #include "full_io.h"
+#include "rng.h"
 
 #define THP_SIZE	(2UL << 20)
 #define MAX_GEN		1030	/* most iovecs ever generated for one array */
@@ -129,7 +130,8 @@ struct region {
 };
 
 static size_t pg;
-static uint64_t rng;
+/* The run's one sequence, seeded in main(). */
+static struct rng rng;
 static int lp64;	/* 64-bit longs and pointers (not i386, x32, ppc32) */
 
 static char outbuf[1 << 16];
@@ -140,25 +142,13 @@ static void die(const char *what)
 	exit(2);
 }
 
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rnd64(void)
-{
-	rng += 0x9e3779b97f4a7c15ULL;
-	return mix64(rng);
-}
-
-/* Uniform in [0, n); 0 if n == 0. */
+/*
+ * Uniform in [0, n); 0 if n == 0.  Scaled, not rnd_mod(): every digest
+ * recorded so far was made with these numbers.
+ */
 static size_t rnd(size_t n)
 {
-	if (n <= 0xffffffffUL)
-		return (size_t)(((rnd64() >> 32) * (uint64_t)n) >> 32);
-	return (size_t)(rnd64() % n);
+	return rnd_scaled(&rng, n);
 }
 
 static uint64_t hash_mem(const void *m)
@@ -835,7 +825,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	pg = getpagesize();
 	lp64 = sizeof(long) > 4 && sizeof(void *) > 4;
-	rng = mix64(seed ^ 0x636d612d66757a7aULL);
+	rng.s = mix64(seed ^ 0x636d612d66757a7aULL);
 
 	/* Every mapping is made before fork(); nothing is mapped later. */
 	fd = make_file();

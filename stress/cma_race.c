@@ -73,6 +73,7 @@
 #include <linux/futex.h>
 
 #include "full_io.h"
+#include "rng.h"
 
 #define THP_SIZE	(2UL << 20)
 #define MAX_IOV		64
@@ -192,10 +193,6 @@ struct tmsg {
 	char text[200];
 };
 
-struct rng {
-	uint64_t s;
-};
-
 struct ictx {
 	const struct plan *p;
 	struct result *res;
@@ -257,25 +254,6 @@ static size_t salt;
 static unsigned char pat_p[2 * PAT_LEN], pat_w[2 * PAT_LEN];
 static unsigned char canary_buf[CHUNK];
 
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rnd64(struct rng *r)
-{
-	r->s += 0x9e3779b97f4a7c15ULL;
-	return mix64(r->s);
-}
-
-/* Uniform in [0, n); 0 if n == 0. */
-static size_t rnd(struct rng *r, size_t n)
-{
-	return n ? (size_t)(rnd64(r) % n) : 0;
-}
-
 static size_t min_sz(size_t a, size_t b)
 {
 	return a < b ? a : b;
@@ -321,7 +299,7 @@ static void pattern_init(void)
 	size_t i;
 
 	for (i = 0; i < PAT_LEN; i++) {
-		pat_p[i] = 1 + rnd(&r, 127);
+		pat_p[i] = 1 + rnd_mod(&r, 127);
 		pat_w[i] = pat_p[i] | 0x80;
 	}
 	memcpy(pat_p + PAT_LEN, pat_p, PAT_LEN);
@@ -423,7 +401,7 @@ static int pick_dist(struct rng *r)
 
 	for (d = 0; d < ND; d++)
 		total += dists[d].weight;
-	x = rnd(r, total);
+	x = rnd_mod(r, total);
 	for (d = 0; d < ND - 1; d++) {
 		if (x < dists[d].weight)
 			break;
@@ -450,8 +428,8 @@ static void add_part(struct plan *p, int kind, size_t pages)
  */
 static void plan_parts(struct plan *p, struct rng *r)
 {
-	size_t a = 16 + rnd(r, 1 + (496 >> rnd(r, 6)));	/* mean ~100 */
-	int thp = rnd(r, 12) == 0, shared = rnd(r, 3) == 0;
+	size_t a = 16 + rnd_mod(r, 1 + (496 >> rnd_mod(r, 6)));	/* mean ~100 */
+	int thp = rnd_mod(r, 12) == 0, shared = rnd_mod(r, 3) == 0;
 	size_t x;
 
 	p->reg_off = 2 * unit - a * pg;
@@ -459,12 +437,12 @@ static void plan_parts(struct plan *p, struct rng *r)
 	if (thp)
 		add_part(p, P_THP, THP_SIZE / pg);
 	if (shared) {
-		x = rnd(r, 4);
+		x = rnd_mod(r, 4);
 		p->tmpfile = x == 1;
-		add_part(p, x == 3 ? P_SHANON : P_FILE, 1 + rnd(r, 64));
+		add_part(p, x == 3 ? P_SHANON : P_FILE, 1 + rnd_mod(r, 64));
 	}
-	if ((thp || shared) && rnd(r, 2))
-		add_part(p, P_ANON, 1 + rnd(r, 32));
+	if ((thp || shared) && rnd_mod(r, 2))
+		add_part(p, P_ANON, 1 + rnd_mod(r, 32));
 }
 
 /*
@@ -476,21 +454,22 @@ static void plan_ranges(struct plan *p, struct rng *r)
 {
 	size_t g[MAX_IOV + 1], gsum = 0, rest, off;
 	uint64_t w[MAX_IOV], wsum = 0, used = 0;
-	int i, nr = 1 + rnd(r, MAX_IOV);
+	int i, nr = 1 + rnd_mod(r, MAX_IOV);
 
 	for (i = 0; i <= nr; i++) {
-		g[i] = 1 + (rnd(r, 4) ? rnd(r, 64) : rnd(r, 2 * pg));
+		g[i] = 1 + (rnd_mod(r, 4) ? rnd_mod(r, 64) :
+			    rnd_mod(r, 2 * pg));
 		gsum += g[i];
 	}
 	if (gsum > p->bytes / 2) {
 		for (gsum = 0, i = 0; i <= nr; i++) {
-			g[i] = 1 + rnd(r, 64);
+			g[i] = 1 + rnd_mod(r, 64);
 			gsum += g[i];
 		}
 	}
 	rest = p->bytes - gsum - nr;	/* each range gets one byte first */
 	for (i = 0; i < nr; i++) {
-		w[i] = 1 + rnd(r, rnd(r, 8) ? 100 : 2000);
+		w[i] = 1 + rnd_mod(r, rnd_mod(r, 8) ? 100 : 2000);
 		wsum += w[i];
 	}
 	off = g[0];
@@ -519,8 +498,8 @@ static void plan_calls(struct plan *p, struct rng *r)
 	p->max_calls = MAX_CALLS / n;
 	p->allowance = BUDGET / n;
 	/* The first always comes; the second may not: then undo at the end. */
-	p->trigger = rnd(r, MIN_CALLS / 2);
-	p->trigger2 = p->trigger + 1 + rnd(r, 2 * MIN_CALLS);
+	p->trigger = rnd_mod(r, MIN_CALLS / 2);
+	p->trigger2 = p->trigger + 1 + rnd_mod(r, 2 * MIN_CALLS);
 }
 
 static void plan_make(struct plan *p, unsigned long long seed,
@@ -533,10 +512,10 @@ static void plan_make(struct plan *p, unsigned long long seed,
 	rng_seed(&r, seed, iter);
 	p->dist = pick_dist(&r);
 	p->repeat = p->dist != D_NONE && p->dist != D_EXEC &&
-		    p->dist != D_EXIT && rnd(&r, 2);
-	p->mode = rnd(&r, 3);
-	p->nthreads = 1 + rnd(&r, MAX_THREADS);
-	p->salt = rnd(&r, PAT_LEN);
+		    p->dist != D_EXIT && rnd_mod(&r, 2);
+	p->mode = rnd_mod(&r, 3);
+	p->nthreads = 1 + rnd_mod(&r, MAX_THREADS);
+	p->salt = rnd_mod(&r, PAT_LEN);
 	plan_parts(p, &r);
 	plan_ranges(p, &r);
 	plan_calls(p, &r);
@@ -581,7 +560,7 @@ static void t_wait_calls(struct tgt *t, unsigned int n)
 /* A short random pause, so that undo does not always follow at once. */
 static void t_spin(struct tgt *t)
 {
-	volatile size_t i, n = rnd(&t->r, 4) ? rnd(&t->r, 2000) : 0;
+	volatile size_t i, n = rnd_mod(&t->r, 4) ? rnd_mod(&t->r, 2000) : 0;
 
 	for (i = 0; i < n; i++)
 		;
@@ -720,19 +699,19 @@ static int t_setup(struct tgt *t)
 static int t_pick_in_part(struct tgt *t, size_t max, size_t *first,
 			  size_t *n)
 {
-	int i = rnd(&t->r, t->p->nparts);
+	int i = rnd_mod(&t->r, t->p->nparts);
 	size_t np = t->p->part[i].len / pg;
 
-	*first = rnd(&t->r, np);
-	*n = 1 + rnd(&t->r, min_sz(np - *first, max));
+	*first = rnd_mod(&t->r, np);
+	*n = 1 + rnd_mod(&t->r, min_sz(np - *first, max));
 	return i;
 }
 
 /* A run of 1..max pages anywhere in the region, across parts. */
 static void t_pick_pages(struct tgt *t, size_t max)
 {
-	t->a_pg = rnd(&t->r, t->p->pages);
-	t->a_n = 1 + rnd(&t->r, min_sz(t->p->pages - t->a_pg, max));
+	t->a_pg = rnd_mod(&t->r, t->p->pages);
+	t->a_n = 1 + rnd_mod(&t->r, min_sz(t->p->pages - t->a_pg, max));
 }
 
 static void t_munmap(struct tgt *t)
@@ -750,7 +729,7 @@ static void t_munmap(struct tgt *t)
 	for (i = 0; i < n; i++)
 		t->hole[pg0 + first + i] = 1;
 	/* Done once, the hole may stay: the final check skips it. */
-	t->keep = !t->p->repeat && rnd(&t->r, 2);
+	t->keep = !t->p->repeat && rnd_mod(&t->r, 2);
 	t->applied = 1;
 }
 
@@ -766,7 +745,7 @@ static void t_munmap_undo(struct tgt *t)
 
 static void t_mprotect(struct tgt *t)
 {
-	int prot = rnd(&t->r, 2) ? PROT_NONE : PROT_READ;
+	int prot = rnd_mod(&t->r, 2) ? PROT_NONE : PROT_READ;
 
 	t_pick_pages(t, 64);
 	if (mprotect(t_addr(t, t->a_pg), t->a_n * pg, prot))
@@ -795,7 +774,7 @@ static char *t_scratch(const struct tgt *t, const char *a)
 static void t_mremap(struct tgt *t)
 {
 	const struct plan *p = t->p;
-	int i = rnd(&t->r, p->nparts), var = rnd(&t->r, 3);
+	int i = rnd_mod(&t->r, p->nparts), var = rnd_mod(&t->r, 3);
 	size_t len = p->part[i].len, np = len / pg;
 	char *a = t->base + p->part[i].off, *to, *m;
 
@@ -812,12 +791,12 @@ static void t_mremap(struct tgt *t)
 		m = mremap(a, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
 		break;
 	case 1:
-		t->a_n = 1 + rnd(&t->r, np - 1);
+		t->a_n = 1 + rnd_mod(&t->r, np - 1);
 		to = a;
 		m = mremap(a, len, len - t->a_n * pg, 0);
 		break;
 	default:
-		t->a_n = 1 + rnd(&t->r, 64);
+		t->a_n = 1 + rnd_mod(&t->r, 64);
 		to = a;
 		m = mremap(a, len, len + t->a_n * pg, 0);
 		break;
@@ -869,7 +848,7 @@ static void t_collapse(struct tgt *t)
 		if (p->part[i].kind == P_THP)
 			pt = &p->part[i];
 	a = t->base + pt->off;
-	madvise(a + rnd(&t->r, pt->len / pg) * pg, pg, MADV_DONTNEED);
+	madvise(a + rnd_mod(&t->r, pt->len / pg) * pg, pg, MADV_DONTNEED);
 	madvise(a, pt->len, MADV_HUGEPAGE);
 	madvise(a, pt->len, MADV_COLLAPSE);
 }
@@ -887,9 +866,9 @@ static void __attribute__((noreturn)) t_fork_child(struct tgt *t)
 	int i, k;
 
 	for (k = 0; k < 8; k++) {
-		i = rnd(&t->r, p->nparts);
+		i = rnd_mod(&t->r, p->nparts);
 		n = p->part[i].len / pg;
-		o = p->part[i].off + rnd(&t->r, n) * pg;
+		o = p->part[i].off + rnd_mod(&t->r, n) * pg;
 		if (t->kind[i] == P_ANON || t->kind[i] == P_THP)
 			fill_model((unsigned char *)t->base + o, o, pg, pat_p);
 		else
@@ -934,8 +913,8 @@ static void t_exec(struct tgt *t)
 	char usec[16], arg0[] = "cma_race", arg1[] = EXEC_CHILD;
 	char *argv[] = { arg0, arg1, usec, NULL };
 
-	snprintf(usec, sizeof(usec), "%u", 100 + (unsigned int)rnd(&t->r,
-								   1000));
+	snprintf(usec, sizeof(usec), "%u",
+		 100 + (unsigned int)rnd_mod(&t->r, 1000));
 	execve("/proc/self/exe", argv, environ);
 	t_err(t, "execve /proc/self/exe: %s", strerror(errno));
 }
@@ -1143,13 +1122,13 @@ static void pick_window(struct thr *th, struct call *c)
 	size_t cap = (size_t)-1, len;
 	int w, i;
 
-	if (rnd(&th->r, 32) == 0) {
+	if (rnd_mod(&th->r, 32) == 0) {
 		w = p->nr;
 	} else {
-		w = 1 + rnd(&th->r, 1 + rnd(&th->r, 1 + p->nr / 4));
-		cap = 1 + rnd(&th->r, MAX_WINDOW);
+		w = 1 + rnd_mod(&th->r, 1 + rnd_mod(&th->r, 1 + p->nr / 4));
+		cap = 1 + rnd_mod(&th->r, MAX_WINDOW);
 	}
-	c->s = rnd(&th->r, p->nr - w + 1);
+	c->s = rnd_mod(&th->r, p->nr - w + 1);
 	c->t = 0;
 	for (i = c->s; i < c->s + w && c->t < cap; i++) {
 		len = min_sz(p->rlen[i], cap - c->t);
@@ -1175,13 +1154,13 @@ static void sort_sz(size_t *v, int n)
 
 static size_t pick_gap(struct rng *r)
 {
-	switch (rnd(r, 4)) {
+	switch (rnd_mod(r, 4)) {
 	case 0:
 		return 0;	/* adjacent iovecs */
 	case 1:
-		return 1 + rnd(r, 2 * pg);
+		return 1 + rnd_mod(r, 2 * pg);
 	default:
-		return 1 + rnd(r, 64);
+		return 1 + rnd_mod(r, 64);
 	}
 }
 
@@ -1195,31 +1174,31 @@ static void lay_out_local(struct thr *th, struct call *c)
 	size_t cut[MAX_IOV + 1], pos;
 	int i;
 
-	switch (rnd(&th->r, 8)) {
+	switch (rnd_mod(&th->r, 8)) {
 	case 0:
-		c->l = 1 + rnd(&th->r, c->t);
+		c->l = 1 + rnd_mod(&th->r, c->t);
 		break;
 	case 1:
-		c->l = c->t + 1 + rnd(&th->r, min_sz(c->t, 4 * pg));
+		c->l = c->t + 1 + rnd_mod(&th->r, min_sz(c->t, 4 * pg));
 		break;
 	default:
 		c->l = c->t;
 		break;
 	}
 	c->req = min_sz(c->l, c->t);
-	c->k = 1 + rnd(&th->r, MAX_IOV);
+	c->k = 1 + rnd_mod(&th->r, MAX_IOV);
 	if ((size_t)c->k > c->l)
 		c->k = c->l;
 	cut[0] = 0;
 	cut[c->k] = c->l;
 	for (i = 1; i < c->k; i++)
-		cut[i] = rnd(&th->r, c->l + 1);
+		cut[i] = rnd_mod(&th->r, c->l + 1);
 	sort_sz(cut + 1, c->k - 1);
 
-	c->gap[0] = 1 + rnd(&th->r, pg);
+	c->gap[0] = 1 + rnd_mod(&th->r, pg);
 	for (i = 1; i < c->k; i++)
 		c->gap[i] = pick_gap(&th->r);
-	c->gap[c->k] = 1 + rnd(&th->r, pg);
+	c->gap[c->k] = 1 + rnd_mod(&th->r, pg);
 	pos = c->gap[0];
 	for (i = 0; i < c->k; i++) {
 		c->liov[i].iov_base = th->arena + pos;
@@ -1391,7 +1370,8 @@ static void one_call(struct thr *th, struct call *c)
 	long ret;
 	int e = 0;
 
-	c->wr = p->mode == M_MIXED ? (int)rnd(&th->r, 2) : p->mode == M_WRITE;
+	c->wr = p->mode == M_MIXED ? (int)rnd_mod(&th->r, 2) :
+		p->mode == M_WRITE;
 	pick_window(th, c);
 	lay_out_local(th, c);
 	prepare_local(th, c);
