@@ -31,20 +31,14 @@
  *
  * Build: mpicc -O2 -Wall -Werror -o mpi_alltoall mpi_alltoall.c
  */
-#include <mpi.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#define PROG "alltoall"
+#include "mpi_common.h"
 
 #define GUARD_LEN	3	/* odd: blocks of alltoallv are unaligned */
 #define GUARD		0xa5
 
-struct opts {
-	size_t min, max, factor, budget;
-	long iters;
-};
+/* Largest block size an option may give: every rank sends P of them. */
+#define SIZE_LIMIT	(256ULL << 20)
 
 /* First mismatch seen by this rank, for the diagnostic on stderr. */
 struct damage {
@@ -54,29 +48,7 @@ struct damage {
 	unsigned char got, want;
 };
 
-static int rank, nranks;
-
-static void mpi_check(int rc, const char *what)
-{
-	char msg[MPI_MAX_ERROR_STRING];
-	int len;
-
-	if (rc == MPI_SUCCESS)
-		return;
-	MPI_Error_string(rc, msg, &len);
-	printf("alltoall: FAIL %s on rank %d: %s\n", what, rank, msg);
-	fflush(stdout);
-	MPI_Abort(MPI_COMM_WORLD, 3);
-}
-
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 31;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	return x ^ x >> 31;
-}
+static int nranks;
 
 /* Each block its own pattern: a stale or misrouted block never passes. */
 static uint64_t seed_of(size_t size, long iter, int v, int from, int to)
@@ -84,24 +56,6 @@ static uint64_t seed_of(size_t size, long iter, int v, int from, int to)
 	return mix(size * 0x9e3779b97f4a7c15ULL ^ (uint64_t)iter << 24 ^
 		   (uint64_t)v << 52 ^ (uint64_t)from << 56 ^
 		   (uint64_t)to << 60);
-}
-
-/* Word @i of a pattern; its bytes differ, so shifts are caught too. */
-static uint64_t pattern_word(uint64_t seed, size_t i)
-{
-	return seed ^ (i + 1) * 0xd6e8feb86659fd93ULL;
-}
-
-/* The bytes of each word are stored in memory order, the last ones cut. */
-static void fill(unsigned char *p, size_t len, uint64_t seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i += 8) {
-		uint64_t w = pattern_word(seed, i / 8);
-
-		memcpy(p + i, &w, len - i < 8 ? len - i : 8);
-	}
 }
 
 static void note(struct damage *d, int from, long off, unsigned char got,
@@ -143,70 +97,15 @@ static int vcount(size_t size, int from, int to)
 	return size - size * ((from + 2 * to) % 3) / 4 + (from * 3 + to) % 5;
 }
 
-static long iterations(const struct opts *o, size_t size)
+/* The defaults given at the top. */
+static int parse_args(int argc, char **argv, struct mpi_opts *o)
 {
-	size_t n = o->budget / (size * nranks);
-
-	if (n > (size_t)o->iters)
-		return o->iters;
-	return n ? n : 1;
-}
-
-static size_t parse_size(const char *s, int *bad)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 0);
-
-	if (*end == 'k' || *end == 'K') {
-		v <<= 10;
-		end++;
-	} else if (*end == 'm' || *end == 'M') {
-		v <<= 20;
-		end++;
-	}
-	if (end == s || *end || v > (256ULL << 20))
-		*bad = 1;
-	return v;
-}
-
-static int parse_opts(int argc, char **argv, struct opts *o)
-{
-	int c, bad = 0;
-
-	o->min = 1;
-	o->max = 4UL << 20;
-	o->factor = 2;
-	o->iters = 20;
-	o->budget = 8UL << 20;
-	while ((c = getopt(argc, argv, "s:S:f:i:b:")) != -1) {
-		switch (c) {
-		case 's':
-			o->min = parse_size(optarg, &bad);
-			break;
-		case 'S':
-			o->max = parse_size(optarg, &bad);
-			break;
-		case 'f':
-			o->factor = parse_size(optarg, &bad);
-			break;
-		case 'i':
-			o->iters = atol(optarg);
-			break;
-		case 'b':
-			o->budget = parse_size(optarg, &bad);
-			break;
-		default:
-			bad = 1;
-		}
-	}
-	if (bad || optind != argc || !o->min || o->min > o->max ||
-	    o->factor < 2 || o->iters < 1) {
-		if (!rank)
-			fprintf(stderr,
-				"usage: mpi_alltoall [-s min] [-S max] [-f factor] [-i iterations] [-b budget]\n");
-		return -1;
-	}
-	return 0;
+	*o = (struct mpi_opts){
+		.min = 1, .max = 4UL << 20, .factor = 2, .iters = 20,
+		.budget = 8UL << 20,
+	};
+	return parse_opts(argc, argv, "s:S:f:i:b:", o, SIZE_LIMIT,
+			  "usage: mpi_alltoall [-s min] [-S max] [-f factor] [-i iterations] [-b budget]");
 }
 
 /* Buffers for one block size; the alltoallv layout is computed here. */
@@ -214,19 +113,6 @@ struct bufs {
 	unsigned char *send, *recv;
 	int *scount, *sdispl, *rcount, *rdispl;
 };
-
-static void *alloc(size_t len)
-{
-	void *p = NULL;
-
-	if (posix_memalign(&p, 4096, len)) {
-		printf("alltoall: FAIL out of memory on rank %d\n", rank);
-		fflush(stdout);
-		MPI_Abort(MPI_COMM_WORLD, 3);
-		exit(3);
-	}
-	return p;
-}
 
 static void setup_v(struct bufs *b, size_t size)
 {
@@ -312,10 +198,11 @@ static double moved(size_t size, int v)
 	return sum;
 }
 
-static unsigned long long run_size(const struct opts *o, struct bufs *b,
-				   size_t size, int v)
+static unsigned long long run_size(const struct mpi_opts *o,
+				   struct bufs *b, size_t size, int v)
 {
-	long it, iters = iterations(o, size);
+	/* The budget is for a rank's whole send buffer. */
+	long it, iters = iterations(o, size * nranks);
 	struct damage d = { 0 };
 	unsigned long long total;
 	double t = 0, usec;
@@ -348,24 +235,20 @@ int main(int argc, char **argv)
 	size_t size, len, first_bad = 0;
 	int v, failed = 0;
 	struct bufs b;
-	struct opts o;
+	struct mpi_opts o;
 
-	MPI_Init(&argc, &argv);
-	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-	MPI_Comm_size(MPI_COMM_WORLD, &nranks);
-	/* Report MPI errors ourselves, with what failed, before aborting. */
-	MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-	if (parse_opts(argc, argv, &o)) {
+	mpi_start(&argc, &argv, &nranks);
+	if (parse_args(argc, argv, &o)) {
 		MPI_Finalize();
 		return 2;
 	}
 	/* Room for the largest alltoallv layout: blocks up to max + 4. */
 	len = (o.max + 4 + GUARD_LEN) * nranks + GUARD_LEN;
-	b.send = alloc(len);
-	b.recv = alloc(len);
+	b.send = mpi_alloc(len);
+	b.recv = mpi_alloc(len);
 	memset(b.send, 0, len);
 	memset(b.recv, 0, len);
-	b.scount = alloc(4 * sizeof(int) * nranks);
+	b.scount = mpi_alloc(4 * sizeof(int) * nranks);
 	b.sdispl = b.scount + nranks;
 	b.rcount = b.sdispl + nranks;
 	b.rdispl = b.rcount + nranks;

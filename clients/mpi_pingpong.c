@@ -32,22 +32,14 @@
  *
  * Build: mpicc -O2 -Wall -Werror -o mpi_pingpong mpi_pingpong.c
  */
-#include <mpi.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#define PROG "pingpong"
+#include "mpi_common.h"
 
 #define TAG_PING	1
 #define TAG_PONG	2
 
-struct opts {
-	size_t min, max, factor, corrupt, budget;
-	long iters;
-};
-
-static int rank;
+/* Largest size an option may give: one message of it, each way. */
+#define SIZE_LIMIT	(1024ULL << 20)
 
 /* First mismatch seen by this rank, for the diagnostic on stderr. */
 struct damage {
@@ -56,51 +48,11 @@ struct damage {
 	unsigned char got, want;
 };
 
-static void mpi_check(int rc, const char *what)
-{
-	char msg[MPI_MAX_ERROR_STRING];
-	int len;
-
-	if (rc == MPI_SUCCESS)
-		return;
-	MPI_Error_string(rc, msg, &len);
-	printf("pingpong: FAIL %s on rank %d: %s\n", what, rank, msg);
-	fflush(stdout);
-	MPI_Abort(MPI_COMM_WORLD, 3);
-}
-
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 31;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	return x ^ x >> 31;
-}
-
 /* Every message its own pattern: a stale or foreign buffer never passes. */
 static uint64_t seed_of(size_t size, long iter, int sender)
 {
 	return mix(size * 0x9e3779b97f4a7c15ULL ^ (uint64_t)iter << 24 ^
 		   (uint64_t)sender << 56);
-}
-
-/* Word @i of a pattern; its bytes differ, so shifts are caught too. */
-static uint64_t pattern_word(uint64_t seed, size_t i)
-{
-	return seed ^ (i + 1) * 0xd6e8feb86659fd93ULL;
-}
-
-/* The bytes of each word are stored in memory order, the last ones cut. */
-static void fill(unsigned char *buf, size_t len, uint64_t seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i += 8) {
-		uint64_t w = pattern_word(seed, i / 8);
-
-		memcpy(buf + i, &w, len - i < 8 ? len - i : 8);
-	}
 }
 
 /* Compare a word at a time; look at single bytes only on a miss. */
@@ -126,81 +78,22 @@ static void verify(const unsigned char *buf, size_t len, uint64_t seed,
 	}
 }
 
-static long iterations(const struct opts *o, size_t size)
+/* The defaults given at the top; of the two programs only this takes -C. */
+static int parse_args(int argc, char **argv, struct mpi_opts *o)
 {
-	size_t n = o->budget / size;
-
-	if (n > (size_t)o->iters)
-		return o->iters;
-	return n ? n : 1;
-}
-
-static size_t parse_size(const char *s, int *bad)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 0);
-
-	if (*end == 'k' || *end == 'K') {
-		v <<= 10;
-		end++;
-	} else if (*end == 'm' || *end == 'M') {
-		v <<= 20;
-		end++;
-	}
-	if (end == s || *end || v > (1ULL << 30))
-		*bad = 1;
-	return v;
-}
-
-static int parse_opts(int argc, char **argv, struct opts *o)
-{
-	int c, bad = 0;
-
-	o->min = 1;
-	o->max = 64UL << 20;
-	o->factor = 2;
-	o->iters = 100;
-	o->budget = 8UL << 20;
-	o->corrupt = 0;
-	while ((c = getopt(argc, argv, "s:S:f:i:b:C:")) != -1) {
-		switch (c) {
-		case 's':
-			o->min = parse_size(optarg, &bad);
-			break;
-		case 'S':
-			o->max = parse_size(optarg, &bad);
-			break;
-		case 'f':
-			o->factor = parse_size(optarg, &bad);
-			break;
-		case 'i':
-			o->iters = atol(optarg);
-			break;
-		case 'b':
-			o->budget = parse_size(optarg, &bad);
-			break;
-		case 'C':
-			o->corrupt = parse_size(optarg, &bad);
-			break;
-		default:
-			bad = 1;
-		}
-	}
-	if (bad || optind != argc || !o->min || o->min > o->max ||
-	    o->factor < 2 || o->iters < 1) {
-		if (!rank)
-			fprintf(stderr,
-				"usage: mpi_pingpong [-s min] [-S max] [-f factor] [-i iterations] [-b budget] [-C size]\n");
-		return -1;
-	}
-	return 0;
+	*o = (struct mpi_opts){
+		.min = 1, .max = 64UL << 20, .factor = 2, .iters = 100,
+		.budget = 8UL << 20,
+	};
+	return parse_opts(argc, argv, "s:S:f:i:b:C:", o, SIZE_LIMIT,
+			  "usage: mpi_pingpong [-s min] [-S max] [-f factor] [-i iterations] [-b budget] [-C size]");
 }
 
 /*
  * One round trip of @size bytes.  Returns the time spent in MPI: the
  * barrier first makes sure the peer is done filling and checking.
  */
-static double round_trip(const struct opts *o, unsigned char *sbuf,
+static double round_trip(const struct mpi_opts *o, unsigned char *sbuf,
 			 unsigned char *rbuf, size_t size, long iter,
 			 struct damage *d)
 {
@@ -237,8 +130,9 @@ static double round_trip(const struct opts *o, unsigned char *sbuf,
 }
 
 /* Ping-pong at one size; returns the bytes damaged, summed over ranks. */
-static unsigned long long run_size(const struct opts *o, unsigned char *sbuf,
-				   unsigned char *rbuf, size_t size)
+static unsigned long long run_size(const struct mpi_opts *o,
+				   unsigned char *sbuf, unsigned char *rbuf,
+				   size_t size)
 {
 	long it, iters = iterations(o, size);
 	struct damage d = { 0 };
@@ -264,35 +158,16 @@ static unsigned long long run_size(const struct opts *o, unsigned char *sbuf,
 	return total;
 }
 
-/* Page aligned, like real applications' large buffers; prefaulted. */
-static unsigned char *alloc_buf(size_t len)
-{
-	void *p = NULL;
-
-	if (posix_memalign(&p, 4096, len)) {
-		printf("pingpong: FAIL out of memory on rank %d\n", rank);
-		fflush(stdout);
-		MPI_Abort(MPI_COMM_WORLD, 3);
-		exit(3);
-	}
-	memset(p, 0, len);
-	return p;
-}
-
 int main(int argc, char **argv)
 {
 	unsigned long long bad = 0, n;
 	size_t size, first_bad = 0;
 	unsigned char *sbuf, *rbuf;
 	int nranks, failed_sizes = 0;
-	struct opts o;
+	struct mpi_opts o;
 
-	MPI_Init(&argc, &argv);
-	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-	MPI_Comm_size(MPI_COMM_WORLD, &nranks);
-	/* Report MPI errors ourselves, with what failed, before aborting. */
-	MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-	if (parse_opts(argc, argv, &o)) {
+	mpi_start(&argc, &argv, &nranks);
+	if (parse_args(argc, argv, &o)) {
 		MPI_Finalize();
 		return 2;
 	}
@@ -303,8 +178,11 @@ int main(int argc, char **argv)
 		MPI_Finalize();
 		return 2;
 	}
-	sbuf = alloc_buf(o.max);
-	rbuf = alloc_buf(o.max);
+	sbuf = mpi_alloc(o.max);
+	rbuf = mpi_alloc(o.max);
+	/* Prefaulted, so that the first size does not pay for it. */
+	memset(sbuf, 0, o.max);
+	memset(rbuf, 0, o.max);
 
 	for (size = o.min; size <= o.max; size *= o.factor) {
 		n = run_size(&o, sbuf, rbuf, size);
