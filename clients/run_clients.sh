@@ -52,14 +52,8 @@ VMRW_OPS=400
 BENCH_SIZE=8M
 BENCH_BYTES=8388608
 
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-# pml ob1: UCX, if it were picked, would bypass the vader BTL under test.
-# oob/lo, bind-to none, oversubscribe: a one-node guest without a network,
-# whose 2 CPUs may run 3 ranks.
-# shellcheck disable=SC2054 # "self,vader" is one argument
-MPIRUN=(mpirun --mca plm isolated --mca pml ob1 --mca btl self,vader
-	--mca btl_vader_backing_directory /dev/shm
-	--mca oob_tcp_if_include lo --bind-to none --oversubscribe)
+# shellcheck source=clients/mpirun.sh
+. "$(dirname "$0")/mpirun.sh"
 
 ntest=0
 nfail=0
@@ -287,14 +281,7 @@ cd "$work"
 echo "TAP version 13"
 echo "1..6"
 
-# Open MPI's PMIx server needs an interface that is up; a bare guest may
-# not have brought up lo.
-if ! command -v ip >/dev/null; then
-	echo "# no ip command: lo left as it is"
-elif ! ip -o link show dev lo | grep -q '[<,]UP[,>]'; then
-	echo "# bringing up lo"
-	ip link set dev lo up || echo "# could not bring up lo"
-fi
+mpi_bring_up_lo
 
 echo "# kernel $(uname -r), expect $expect, $(nproc) CPUs"
 echo "# $(mpirun --version 2>/dev/null | head -n 1); $(stress-ng --version)"

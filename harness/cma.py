@@ -151,6 +151,7 @@ def report(runs):
 
 
 MATRIX = ('<!-- matrix: written by make check -->', '<!-- end of matrix -->')
+BENCH = ('<!-- bench: written by make bench -->', '<!-- end of bench -->')
 TABLES = {'check': ('clients.md', '<!-- clients: written by make check -->',
                     '<!-- end of clients -->'),
           'stress': ('stress.md', '<!-- stress: written by make stress -->',
@@ -326,11 +327,13 @@ def cmd_patches(args, abis, targets):
 def cmd_bench(args, abis, targets):
     modes = args.modes or list(bench.MODES)
     used = {bench.MODES[m].get('target', 'x86_64') for m in modes}
-    deps.ensure(packages(abis, [targets[t] for t in used]) + ['gnuplot-nox'],
+    mpi = guest.GROUP_PACKAGES['clients'] if any('mpi' in bench.MODES[m] for m in modes) else []
+    deps.ensure(packages(abis, [targets[t] for t in used]) + ['gnuplot-nox'] + mpi,
                 os.path.join(TOP, 'build', 'logs'))
     trees = tree.Trees(TOP)
     trees.prepare()
-    bench.bench(trees, targets, abis, modes)
+    text = bench.bench(trees, targets, abis, modes)
+    publish('bench/bench.md', BENCH, text, set(modes) == set(bench.MODES))
     return 0
 
 
