@@ -13,6 +13,7 @@
  * shares read-only over virtio-9p, with fresh tmpfs where programs write.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #define PROGRAM_TIMEOUT	900	/* seconds; the host has its own limit too */
 #define HOST_ROOT	"/host"
 #define HOST_TAG	"hostroot"	/* QEMU's mount_tag for the 9p share */
+#define KEEP_ASIDE	"/dev/.cma-keep" /* writable on every root we have */
 
 static int mount_fs(const char *type, const char *dir)
 {
@@ -48,6 +50,56 @@ static int bind_mount(const char *from, const char *to)
 		       strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX], *p = buf;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	do {
+		p = strchr(p + 1, '/');
+		if (p)
+			*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST) {
+			printf("# cma-run: mkdir %s: %s\n", buf, strerror(errno));
+			return -1;
+		}
+		if (p)
+			*p = '/';
+	} while (p);
+	return 0;
+}
+
+/*
+ * A fresh tmpfs on @dir of the root at @root ("" or HOST_ROOT).  The
+ * project's own directory on the host (kernel parameter cma_top=) may lie
+ * below @dir, as when CI clones it under /tmp: then it stays visible at
+ * its path, moved aside while the tmpfs is mounted and moved back into it.
+ */
+static int mount_tmpfs(const char *root, const char *dir)
+{
+	const char *top = getenv("cma_top");
+	size_t n = strlen(root) + strlen(dir);
+	char full[PATH_MAX], keep[PATH_MAX];
+	bool inside;
+
+	snprintf(full, sizeof(full), "%s%s", root, dir);
+	snprintf(keep, sizeof(keep), "%s%s", root, top ?: "");
+	inside = top && !strncmp(keep, full, n) && keep[n] == '/' &&
+		 !access(keep, F_OK);
+	if (inside && (mkdir_p(KEEP_ASIDE) || bind_mount(keep, KEEP_ASIDE)))
+		return -1;
+	if (mount_fs("tmpfs", full))
+		return -1;
+	if (!inside)
+		return 0;
+	if (mkdir_p(keep) || mount(KEEP_ASIDE, keep, NULL, MS_MOVE, NULL)) {
+		printf("# cma-run: keep %s visible: %s\n", keep, strerror(errno));
+		return -1;
+	}
+	rmdir(KEEP_ASIDE);
 	return 0;
 }
 
@@ -73,9 +125,9 @@ static int mount_host_root(void)
 	if (bind_mount("/proc", HOST_ROOT "/proc") ||
 	    bind_mount("/sys", HOST_ROOT "/sys") ||
 	    bind_mount("/dev", HOST_ROOT "/dev") ||
-	    mount_fs("tmpfs", HOST_ROOT "/tmp") ||
-	    mount_fs("tmpfs", HOST_ROOT "/run") ||
-	    mount_fs("tmpfs", HOST_ROOT "/dev/shm"))
+	    mount_tmpfs(HOST_ROOT, "/tmp") ||
+	    mount_tmpfs(HOST_ROOT, "/run") ||
+	    mount_tmpfs(HOST_ROOT, "/dev/shm"))
 		return -1;
 	/* Open MPI wants a resolvable host name; lo is all the guest has. */
 	if (sethostname("localhost", strlen("localhost")))
@@ -155,8 +207,8 @@ int main(void)
 	mount_fs("proc", "/proc");
 	mount_fs("sysfs", "/sys");
 	mount_fs("devtmpfs", "/dev");
-	mount_fs("tmpfs", "/tmp");
-	mount_fs("tmpfs", "/dev/shm");
+	mount_tmpfs("", "/tmp");
+	mount_tmpfs("", "/dev/shm");
 	/* What udev would add and shells expect: bash's <(...) needs /dev/fd. */
 	symlink("/proc/self/fd", "/dev/fd");
 	/* Only debug kernels have it: kmemleak and the fault injection knobs. */

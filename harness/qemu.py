@@ -1,5 +1,6 @@
 """Boot one kernel with its initramfs under QEMU TCG; the console goes to a log."""
 
+import os
 import shlex
 import subprocess
 import time
@@ -15,6 +16,12 @@ TAIL_LINES = 40
 TWO_CPUS = ['-smp', '2,sockets=2,cores=1,threads=1']
 
 
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The project's directory, for the guest's /init to keep visible when it
+# mounts fresh tmpfs over /tmp, /run and /dev/shm of the host's root (a CI
+# may have cloned the project under /tmp).
+KEEP_TOP = f'cma_top={TOP}'
+
 # The host's root filesystem, read-only, for programs of abi "host".
 HOST_ROOT = ['-fsdev', 'local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap',
              '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot']
@@ -22,7 +29,7 @@ HOST_ROOT = ['-fsdev', 'local,id=hostroot,path=/,security_model=none,readonly=on
 
 def command(target, image, initramfs, cpus, host_root=False):
     append = (f'console={target["console"]} panic=-1 loglevel=5 '
-              + target.get('append', '')).strip()
+              + target.get('append', '') + (f' {KEEP_TOP}' if host_root else '')).strip()
     return (list(target['qemu'])
             + ['-accel', 'tcg', '-m', str(target.get('memory', 2048))] + cpus
             + ['-nographic', '-no-reboot', '-kernel', image, '-initrd', initramfs,

@@ -17,6 +17,6 @@ def write_plan(path, plan, binaries):
 def boot(target, kernel, image, init, plan_path, log, timeout):
     """Run UML to its end; return (console text, problem or None)."""
     cmd = [image, f'mem={MEMORY}', 'rootfstype=hostfs', 'rootflags=/', 'ro',
-           f'init={init}', f'cma_plan={plan_path}', 'cma_poweroff=1',
+           f'init={init}', f'cma_plan={plan_path}', qemu.KEEP_TOP, 'cma_poweroff=1',
            'con=null', 'con0=null,fd:1', 'loglevel=5']
     return qemu.run_console(cmd, f'{target["name"]}/{kernel}', log, timeout)
