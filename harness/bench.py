@@ -24,9 +24,7 @@ import uml
 from progress import StageError, stage
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# 64 MiB is measured in UML, the mode for bandwidth; in icount it costs
-# the most guest instructions and shows the same per-page work as 8 MiB.
-SIZES = '8,64,512,4K,32K,256K,1M,8M'
+SIZES = '8,64,512,4K,32K,256K,1M,8M,64M'
 MODES = {
     'icount': {
         'about': ('x86_64 guest under QEMU TCG, one vcpu, `-icount shift=0,sleep=off`: '
