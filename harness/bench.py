@@ -157,7 +157,7 @@ def ratio_cells(ours, ref, key):
 def table(name, rounds):
     ours, ref = rounds['patched'], rounds['reference']
     keys = sorted({k for r in ours for k in r}, key=lambda k: (k[0], k[1]))
-    rows = [f'### {name}: ours vs reference, {len(ours)} rounds, boots alternating',
+    rows = [f'#### {name}: ours vs reference, {len(ours)} rounds, boots alternating',
             '', MODES[name]['about'] + '.', '', '| method | size | ours ns/op | reference ns/op | ours/ref speed (min–max) |',
             '| --- | --- | ---: | ---: | ---: |']
     data = []
@@ -242,7 +242,7 @@ def bench(trees, targets, abis, modes):
     start = time.monotonic()
     imgs = {}
     outdir = os.path.join(TOP, 'build', 'bench')
-    report = [f'## Benchmarks, {time.strftime("%Y-%m-%d")}, x86_64 guests under QEMU TCG '
+    report = [f'### Measured {time.strftime("%Y-%m-%d")}, x86_64 guests under QEMU TCG '
               f'and UML on a {os.cpu_count()}-core host', '']
     for name in modes:
         target = targets[MODES[name].get('target', 'x86_64')]
