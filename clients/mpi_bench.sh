@@ -47,7 +47,7 @@ for round in $(seq "$rounds"); do
 		line=$(grep '^pingpong [0-9]' run.out | tail -n 1 || true)
 		echo "# round $round $mech: exit $rc: ${line:-no result}"
 		if [ "$rc" != 0 ] || ! grep -qx 'pingpong: ok' run.out ||
-		   grep -qE '(Read|Wrote) -?[0-9]+, expected' run.err ||
+		   [ -n "$(cma_failures run)" ] ||
 		   [ -z "$line" ]; then
 			sed 's/^/# /' run.out run.err | tail -n 10
 			echo "bench-fail openmpi_$mech $size run $round failed"

@@ -5,7 +5,7 @@
 # sourced by run_clients.sh and mpi_bench.sh.
 #
 # Defines MPIRUN, an mpirun command line without the single copy
-# mechanism and the job, and mpi_bring_up_lo.
+# mechanism and the job, mpi_bring_up_lo and cma_failures.
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # pml ob1: UCX, if it were picked, would bypass the vader BTL under test.
@@ -25,4 +25,11 @@ mpi_bring_up_lo() {
 		echo "# bringing up lo"
 		ip link set dev lo up || echo "# could not bring up lo"
 	fi
+}
+
+# cma_failures <tag>: the lines of <tag>.err in which vader reports a
+# failed process_vm_readv/writev.
+cma_failures() {
+	grep -E '(Read|Wrote) -?[0-9]+, expected [0-9]+, errno = [0-9]+' \
+		"$1.err" || true
 }

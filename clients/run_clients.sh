@@ -102,12 +102,6 @@ mpi() {
 		"$mech" -np "$np" "$@"
 }
 
-# Lines in which vader reports a failed process_vm_readv/writev.
-cma_failures() {
-	grep -E '(Read|Wrote) -?[0-9]+, expected [0-9]+, errno = [0-9]+' \
-		"$1.err" || true
-}
-
 # mpi_verdict <tag> <ok line> <cma|enosys>: decide a verified MPI run.
 # cma: it passed and vader saw no CMA failure.  enosys: it passed after
 # vader saw process_vm_readv fail with ENOSYS, and with nothing else.

@@ -158,7 +158,8 @@ def table(name, rounds):
     ours, ref = rounds['patched'], rounds['reference']
     keys = sorted({k for r in ours for k in r}, key=lambda k: (k[0], k[1]))
     rows = [f'#### {name}: ours vs reference, {len(ours)} rounds, boots alternating',
-            '', MODES[name]['about'] + '.', '', '| method | size | ours ns/op | reference ns/op | ours/ref speed (min–max) |',
+            '', MODES[name]['about'] + '.', '',
+            '| method | size | ours ns/op | reference ns/op | ours/ref speed (min–max) |',
             '| --- | --- | ---: | ---: | ---: |']
     data = []
     for key in keys:
