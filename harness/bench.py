@@ -13,7 +13,6 @@ Modes (noise measured here, see ../shared/DESIGN.md):
 import os
 import shutil
 import statistics
-import subprocess
 import time
 
 import guest
@@ -21,7 +20,7 @@ import kbuild
 import qemu
 import results
 import uml
-from progress import StageError, stage
+from progress import StageError, run, stage, writable
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZES = '8,64,512,4K,32K,256K,1M,8M,64M'
@@ -81,7 +80,7 @@ def parse(console, plan):
     for prog in plan:
         lines, status = found.get((prog.abi, prog.name), ([], None))
         if status != 0:
-            raise StageError(f'bench: {prog.name} exited with {status}: ' + ' | '.join(
+            raise StageError(f'{prog.name} exited with {status}: ' + ' | '.join(
                 l for l in lines if l.startswith('bench-fail'))[:300])
         for line in lines:
             f = line.split()
@@ -141,7 +140,7 @@ def run_mode(name, mode, target, abis, imgs):
             log = os.path.join(TOP, 'build', 'logs', f'bench-{name}-{kernel}-{r}.log')
             console, problem = boot_once(mode, target, media, plan, kernel, imgs[kernel], log)
             if problem:
-                raise StageError(f'bench: {name} {kernel} round {r}: {problem} ({log})')
+                raise StageError(f'{name} {kernel} round {r}: {problem}', log=log)
             rounds[kernel].append(parse(console, plan))
     return rounds
 
@@ -223,7 +222,7 @@ def plot(name, data, out):
     """Speed ratio ours/reference per size, one line per method (gnuplot)."""
     dat = out + '.dat'
     methods = sorted({k[0] for k, *_ in data})
-    with open(dat, 'w') as f:
+    with open(writable(dat), 'w') as f:
         for m in methods:
             f.write(f'# {m}\n')
             for (method, size), o, r, cells in data:
@@ -236,7 +235,7 @@ def plot(name, data, out):
               f'set key outside; set grid; '
               'plot ' + ', '.join(f'"{dat}" index {i} using 1:2 with linespoints title "{m}"'
                                   for i, m in enumerate(methods)))
-    subprocess.run(['gnuplot', '-e', script], check=True)
+    run(['gnuplot', '-e', script], log=out + '.gnuplot.log')
 
 
 def bench(trees, targets, abis, modes):

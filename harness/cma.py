@@ -4,6 +4,7 @@
   cma.py demo                   patched x86_64 kernel, boot, run the demo
   cma.py check [--quick] [-t T] every target: patched, reference and base
   cma.py patches                the series as git format-patch files
+  cma.py install                every Debian package any command needs
   cma.py bench [-m MODE...]     patched vs reference, boots alternating
 """
 
@@ -22,11 +23,14 @@ import kbuild  # noqa: E402
 import qemu  # noqa: E402
 import quality  # noqa: E402
 import results  # noqa: E402
+import test_install  # noqa: E402
 import tree  # noqa: E402
-from progress import StageError, run, stage  # noqa: E402
+from progress import StageError, report_failure, run, stage, writable  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOGS = os.path.join(TOP, 'build', 'logs')
 BOOT_TIMEOUT = 1200
+BENCH_PACKAGES = ['gnuplot-nox']
 
 
 def load_targets():
@@ -92,7 +96,7 @@ def boot_and_judge(trees, abis, target, kernel, plan=None):
         ctx = {'selftests': selftests(trees), 'man_example': man_example()}
         plan = guest.programs(target, kernel, ctx)
     initramfs = guest.build_initramfs(target, kernel, plan, abis)
-    log = os.path.join(TOP, 'build', 'logs', f'{target["name"]}-{kernel}.console.log')
+    log = os.path.join(LOGS, f'{target["name"]}-{kernel}.console.log')
     console, problem = qemu.boot(target, kernel, image, initramfs, log,
                                  target.get('timeout', BOOT_TIMEOUT),
                                  host_root=guest.needs_host_root(plan))
@@ -103,17 +107,29 @@ def boot_and_judge(trees, abis, target, kernel, plan=None):
     return Run(target, kernel, plan, found, log)
 
 
-def earlier_references(runs, targets):
+# What the differential's reference output depends on besides the kernel.
+FUZZER_SOURCES = ('stress/cma_fuzz.c', 'stress/rng.h')
+
+
+def earlier_references(trees, abis, runs, targets):
     """For a variant target booted without its reference kernel (make
-    stress), the reference run of the last make check, from its log."""
+    stress): the reference run of the last make check, from its log, if
+    that log is newer than the fuzzer; else (a fresh machine, a changed
+    fuzzer) the reference kernel booted here with the fuzzer alone."""
     found = []
     booted = {run_.label for run_ in runs}
     for run_ in runs:
         like = run_.target.get('like') if run_.target else None
-        log = os.path.join(TOP, 'build', 'logs', f'{like}-reference.console.log')
-        if like and f'{like}/reference' not in booted and os.path.exists(log):
+        if not like or f'{like}/reference' in booted:
+            continue
+        booted.add(f'{like}/reference')
+        log = os.path.join(LOGS, f'{like}-reference.console.log')
+        if os.path.exists(log) and os.path.getmtime(log) > max(
+                os.path.getmtime(os.path.join(TOP, p)) for p in FUZZER_SOURCES):
             found.append(Run(targets[like], 'reference', [], [], log))
-            booted.add(f'{like}/reference')
+        else:
+            plan = guest.group_fuzz(targets[like], 'reference', {})
+            found.append(boot_and_judge(trees, abis, targets[like], 'reference', plan))
     return found
 
 
@@ -188,7 +204,7 @@ def matrix(runs, chosen, seconds, full_run):
 def publish(name, markers, text, full_run):
     """Write a table under build/, and into the README between its markers
     when the whole matrix ran."""
-    with open(os.path.join(TOP, 'build', name), 'w') as f:
+    with open(writable(os.path.join(TOP, 'build', name)), 'w') as f:
         f.write(text + '\n')
     readme = os.path.join(TOP, 'README.md')
     body = open(readme).read()
@@ -236,12 +252,13 @@ def cmd_check(args, abis, targets):
         chosen = [targets['x86_64']]
     kernels = ['patched'] if args.quick else args.kernels or list(tree.KERNELS)
     start = time.monotonic()
-    deps.ensure(packages(abis, chosen), os.path.join(TOP, 'build', 'logs'))
+    first = [install_test()] if role is None else []
+    deps.ensure(packages(abis, chosen), LOGS)
     trees = tree.Trees(TOP)
     trees.prepare()
-    runs = [boot_and_judge(trees, abis, target, kernel)
+    runs = first + [boot_and_judge(trees, abis, target, kernel)
             for target in chosen for kernel in target['kernels'] if kernel in kernels]
-    found = differential(runs + earlier_references(runs, targets))
+    found = differential(runs + earlier_references(trees, abis, runs, targets))
     if found:
         runs.append(Run(None, None, [], found, 'build/logs', label='differential'))
     if not (args.quick or args.no_review):
@@ -300,7 +317,7 @@ def review(trees, chosen):
 
 def cmd_demo(args, abis, targets):
     target = targets['x86_64']
-    deps.ensure(packages(abis, [target]), os.path.join(TOP, 'build', 'logs'))
+    deps.ensure(packages(abis, [target]), LOGS)
     trees = tree.Trees(TOP)
     trees.prepare()
     demo = os.path.join(TOP, 'examples', 'cma_demo.c')
@@ -315,8 +332,27 @@ def cmd_demo(args, abis, targets):
     return 0 if ok else 1
 
 
+def every_package(abis, targets):
+    """What any command needs: every target's, every group's, the plots'."""
+    groups = [p for pkgs in guest.GROUP_PACKAGES.values() for p in pkgs]
+    return packages(abis, targets.values()) + groups + BENCH_PACKAGES
+
+
+def cmd_install(args, abis, targets):
+    deps.ensure(every_package(abis, targets), LOGS)
+    return 0
+
+
+def install_test():
+    """The install stage from an empty build/, with stubbed apt (seconds)."""
+    with stage('install-test', 'the install stage on a simulated fresh machine'):
+        found = [results.Result(f'install-test/{name}', 'pass' if ok else 'fail', why)
+                 for name, ok, why in test_install.run_checks()]
+    return Run(None, None, [], found, 'harness/test_install.py', label='install-test')
+
+
 def cmd_patches(args, abis, targets):
-    deps.ensure([], os.path.join(TOP, 'build', 'logs'))
+    deps.ensure([], LOGS)
     trees = tree.Trees(TOP)
     trees.prepare()
     for path in format_patches(trees):
@@ -328,8 +364,8 @@ def cmd_bench(args, abis, targets):
     modes = args.modes or list(bench.MODES)
     used = {bench.MODES[m].get('target', 'x86_64') for m in modes}
     mpi = guest.GROUP_PACKAGES['clients'] if any('mpi' in bench.MODES[m] for m in modes) else []
-    deps.ensure(packages(abis, [targets[t] for t in used]) + ['gnuplot-nox'] + mpi,
-                os.path.join(TOP, 'build', 'logs'))
+    deps.ensure(packages(abis, [targets[t] for t in used]) + BENCH_PACKAGES + mpi,
+                LOGS)
     trees = tree.Trees(TOP)
     trees.prepare()
     text = bench.bench(trees, targets, abis, modes)
@@ -353,17 +389,17 @@ def main():
     stress.set_defaults(quick=False, kernels=None, no_review=True)
     sub.add_parser('demo')
     sub.add_parser('patches')
+    sub.add_parser('install', help='install every Debian package the commands need')
     bench_ = sub.add_parser('bench')
     bench_.add_argument('-m', '--modes', nargs='*', choices=list(bench.MODES))
     args = parser.parse_args()
     abis, targets = load_targets()
     handler = {'check': cmd_check, 'stress': cmd_check, 'demo': cmd_demo, 'patches': cmd_patches,
-               'bench': cmd_bench}[args.cmd]
+               'bench': cmd_bench, 'install': cmd_install}[args.cmd]
     try:
         return handler(args, abis, targets)
-    except StageError as err:
-        print(f'error: {err}', file=sys.stderr, flush=True)
-        return 2
+    except BaseException as err:  # noqa: B902 - every failure ends in one line
+        return report_failure(err, LOGS)
 
 
 if __name__ == '__main__':

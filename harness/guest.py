@@ -30,7 +30,8 @@ def compile_program(cc, src, out, includes=(), static=True):
            + [f'-I{i}' for i in includes] + ['-lpthread'])
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode:
-        raise StageError(f'compile: {" ".join(cmd)}\n{res.stderr}')
+        raise StageError(f'{cc} could not compile {os.path.relpath(src, TOP)}: {" ".join(cmd)}',
+                         detail=res.stderr.rstrip())
     return out
 
 

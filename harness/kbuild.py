@@ -79,8 +79,8 @@ def verify(frags, config_path):
     bad = [f'{k}={v} (got {have.get(k, "n")})' for k, v in requested(frags).items()
            if have.get(k, 'n') != v]
     if bad:
-        raise StageError('configure: options requested but not in .config '
-                         f'(missing dependency?): {", ".join(bad)}')
+        raise StageError('options requested but not in .config '
+                         f'(missing dependency?): {", ".join(bad)}', log=config_path)
 
 
 def build(target, kernel, src):
@@ -93,5 +93,5 @@ def build(target, kernel, src):
         run(make_args(target, src, out) + [os.path.basename(target['image'])], log=log,
             env=ccache_env())
     if not os.path.exists(image):
-        raise StageError(f'build: {image} was not produced; see {log}')
+        raise StageError(f'{image} was not produced', log=log, stage='build')
     return image

@@ -1,12 +1,33 @@
-"""One progress line per stage, with its duration; one line for a fatal error."""
+"""One progress line per stage, with its duration; one line for a fatal error.
 
+Every failure a user can meet ends in a single line that names the stage,
+the cause and the log to read (`report_failure()`); the lines before it may
+show a log's tail.  A Python traceback is a harness bug: it goes to a log
+file, and the user still gets the one line.
+"""
+
+import os
 import subprocess
+import sys
 import time
+import traceback
 from contextlib import contextmanager
 
-
 class StageError(Exception):
-    """A stage failed: the message names the stage, the cause and the log."""
+    """A stage failed.  cause: one line; log: the file that says more;
+    detail: lines worth showing before the error line (a log's tail)."""
+
+    def __init__(self, cause, log=None, detail='', stage=None):
+        super().__init__(cause)
+        self.cause, self.log, self.detail = cause, log, detail
+        self.stage = stage
+
+
+def writable(path):
+    """path, with its directory made: no stage relies on another having
+    created the directories it writes to."""
+    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+    return path
 
 
 @contextmanager
@@ -15,24 +36,67 @@ def stage(name, what=''):
     print(f'[{name:9}] {what}', flush=True)
     try:
         yield
-    except StageError:
+    except StageError as err:
+        err.stage = err.stage or name
         raise
     except subprocess.CalledProcessError as err:
-        raise StageError(f'{name}: command failed ({err.returncode}): '
+        raise StageError(f'command failed ({err.returncode}): '
                          f'{" ".join(map(str, err.cmd))}') from err
+    except BaseException as err:
+        # A harness bug or an interrupt: remember where, for the one line.
+        if not hasattr(err, 'stage'):
+            err.stage = name
+        raise
     took = time.monotonic() - start
     print(f'[{name:9}] done in {took:.1f} s', flush=True)
 
 
-def run(cmd, log=None, **kw):
-    """Run a command; with a log, send its output there and name the log on failure."""
+def run(cmd, log=None, append=False, **kw):
+    """Run a command; with a log, send its output there (after what the log
+    holds, with append) and name the log on failure."""
     if log is None:
-        return subprocess.run(cmd, check=True, **kw)
-    with open(log, 'w') as out:
-        res = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, **kw)
+        return spawn(cmd, check=True, **kw)
+    with open(writable(log), 'a' if append else 'w') as out:
+        res = spawn(cmd, stdout=out, stderr=subprocess.STDOUT, **kw)
     if res.returncode:
         tail = open(log, errors='replace').read().splitlines()[-20:]
-        raise StageError(f'command failed ({res.returncode}): {" ".join(map(str, cmd))}\n'
-                         + '\n'.join('    ' + l for l in tail) + f'\n  full log: {log}')
+        how = (f'killed by signal {-res.returncode}' if res.returncode < 0
+               else f'exit status {res.returncode}')
+        raise StageError(f'{os.path.basename(cmd[0])} failed ({how}): '
+                         f'{" ".join(map(str, cmd))[:200]}', log=log,
+                         detail='\n'.join('    ' + line for line in tail))
     return res
 
+
+def spawn(cmd, **kw):
+    """subprocess.run, with a missing program as a StageError."""
+    try:
+        return subprocess.run(cmd, **kw)
+    except FileNotFoundError as err:
+        raise StageError(f'{cmd[0]}: command not found') from err
+
+
+def report_failure(err, logdir):
+    """The user's view of any exception that ends the harness: at most a
+    tail, then one line.  Returns the exit status."""
+    if isinstance(err, StageError):
+        if err.detail:
+            print(err.detail, file=sys.stderr)
+        where = f' (log: {err.log})' if err.log else ''
+        print(f'error: [{err.stage or "harness"}] {err.cause}{where}',
+              file=sys.stderr, flush=True)
+        return 2
+    where = getattr(err, 'stage', None) or 'harness'
+    if isinstance(err, KeyboardInterrupt):
+        print(f'error: [{where}] interrupted', file=sys.stderr, flush=True)
+        return 130
+    log = os.path.join(logdir, 'harness-traceback.log')
+    try:
+        with open(writable(log), 'w') as f:
+            f.write(''.join(traceback.format_exception(err)))
+    except OSError:
+        log = 'not written: ' + log
+    cause = f'{type(err).__name__}: {err}'.splitlines()[0]
+    print(f'error: [{where}] harness bug, {cause} (traceback: {log})',
+          file=sys.stderr, flush=True)
+    return 3

@@ -5,7 +5,7 @@ import shlex
 import subprocess
 import time
 
-from progress import stage
+from progress import StageError, stage, writable
 
 END_MARKER = '# cma-run: done'
 TAIL_LINES = 40
@@ -49,7 +49,7 @@ def run_console(cmd, label, log, timeout):
     a timeout or a missing end marker, print the console's tail."""
     problem = None
     with stage('boot', f'{label} (console: {log})'):
-        with open(log + '.cmd', 'w') as f:
+        with open(writable(log + '.cmd'), 'w') as f:
             f.write(shlex.join(cmd) + '\n')
         start = time.monotonic()
         with open(log, 'w') as out:
@@ -58,6 +58,8 @@ def run_console(cmd, label, log, timeout):
                                stderr=subprocess.STDOUT, timeout=timeout)
             except subprocess.TimeoutExpired:
                 problem = f'timed out after {timeout} s'
+            except FileNotFoundError as err:
+                raise StageError(f'{cmd[0]}: command not found', log=log + '.cmd') from err
         console = open(log, errors='replace').read()
         if problem is None and END_MARKER not in console:
             problem = (f'guest ended after {time.monotonic() - start:.0f} s '

@@ -97,12 +97,12 @@ REMOVE = ['mm/process_vm_access.c']
 def _edit(tree, path, change):
     full = os.path.join(tree, path)
     if not os.path.exists(full):
-        raise StageError(f'strip: {path}: file not found (did the Debian release move it?)')
+        raise StageError(f'{path}: file not found (did the Debian release move it?)')
     with open(full) as f:
         text = f.read()
     new = change(text)
     if new is None:
-        raise StageError(f'strip: {path}: the expected CMA text is not there '
+        raise StageError(f'{path}: the expected CMA text is not there '
                          '(did the Debian release change it?)')
     with open(full, 'w') as f:
         f.write(new)
@@ -132,7 +132,7 @@ def strip(tree):
     for path in REMOVE:
         full = os.path.join(tree, path)
         if not os.path.exists(full):
-            raise StageError(f'strip: {path}: file not found')
+            raise StageError(f'{path}: file not found')
         os.remove(full)
     for path, count in TABLES.items():
         _edit(tree, path, _drop_rows(TABLE_ROW, count))
@@ -150,4 +150,4 @@ def strip(tree):
     subprocess.run(['git', 'add', '-A'], cwd=tree, check=True)
     left = leftovers(tree)
     if left:
-        raise StageError('strip: CMA still referenced in: ' + ', '.join(left))
+        raise StageError('CMA still referenced in: ' + ', '.join(left))

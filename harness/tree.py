@@ -38,7 +38,7 @@ def source_version():
     res = subprocess.run(['dpkg-query', '-W', '-f=${Version}', 'linux-source-6.1'],
                          capture_output=True, text=True)
     if res.returncode or not res.stdout:
-        raise StageError('unpack: package linux-source-6.1 is not installed')
+        raise StageError('package linux-source-6.1 is not installed', stage='unpack')
     return res.stdout
 
 
@@ -102,6 +102,10 @@ class Trees:
         if os.path.exists(os.path.join(self.repo, '.git')):
             return
         with stage('unpack', f'{TARBALL} ({self.version}) -> {self.repo}'):
+            if not os.path.exists(TARBALL):
+                raise StageError(f'{TARBALL} is missing although linux-source-6.1 is '
+                                 'installed; reinstall it: apt-get install --reinstall '
+                                 'linux-source-6.1')
             tmp = self.repo + '.tmp'
             run(['rm', '-rf', tmp])
             os.makedirs(tmp)
@@ -179,5 +183,5 @@ class Trees:
             try:
                 git(self.repo, 'apply', '--cached', diff, env=env)
             except StageError as err:
-                raise StageError(f'series: {os.path.relpath(diff, self.top)} does '
+                raise StageError(f'{os.path.relpath(diff, self.top)} does '
                                  f'not apply: {err}') from err

@@ -2,13 +2,14 @@
 over hostfs; guest/init.c runs a plan file named on the command line."""
 
 import qemu
+from progress import writable
 
 MEMORY = '1536M'
 
 
 def write_plan(path, plan, binaries):
     """The plan with host paths: UML sees the host's files where they are."""
-    with open(path, 'w') as f:
+    with open(writable(path), 'w') as f:
         for prog in plan:
             f.write(' '.join([prog.abi, prog.name, binaries[prog.name]] + prog.args) + '\n')
     return path
