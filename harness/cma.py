@@ -69,7 +69,7 @@ def man_example():
 def selftests(trees):
     """The patched tree's selftests, the same binaries for every kernel."""
     dest = os.path.join(TOP, 'build', 'selftests')
-    trees.export('patched', ['tools/testing/selftests/cma',
+    trees.export('patched', ['tools/testing/selftests/process_vm',
                              'tools/testing/selftests/kselftest.h',
                              'tools/testing/selftests/kselftest_harness.h'], dest)
     return os.path.join(dest, 'tools/testing/selftests')

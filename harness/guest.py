@@ -15,7 +15,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Yama ptrace_scope 3 cannot be undone before reboot: its programs run
 # after every other program of the boot.
-RUN_LAST = ('cma_yama3',)
+RUN_LAST = ('process_vm_yama3',)
 
 
 def compile_program(cc, src, out, includes=(), static=True):
@@ -72,7 +72,7 @@ def group_probe(target, kernel, ctx):
 
 
 def group_selftests(target, kernel, ctx):
-    suite = sorted(glob.glob(os.path.join(ctx['selftests'], 'cma', '*.c')))
+    suite = sorted(glob.glob(os.path.join(ctx['selftests'], 'process_vm', '*.c')))
     return [prog for src in suite
             for prog in each_abi(target, os.path.basename(src)[:-2], 'selftest', src,
                                  includes=[ctx['selftests']])]

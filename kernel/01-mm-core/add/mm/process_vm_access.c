@@ -8,32 +8,33 @@
  * copy, where shared memory needs two; MPI libraries use this for large
  * intra-node messages.
  *
- * Remote pages that are already mapped are copied directly under their
- * page table lock, with page faults disabled on the local side; no page
- * is pinned.  Whatever that fast path cannot take (a page not present, a
- * huge or special mapping, a local buffer that would fault) is pinned in
- * batches with the remote mmap_lock held for reading, and then copied with
- * the lock dropped: that copy may fault on the caller's own memory, and
- * such a fault must never nest inside another mm's mmap_lock.
+ * The remote pages are pinned in batches with the remote mmap_lock held
+ * for reading, and then copied with the lock dropped: that copy may fault
+ * on the caller's own memory, and such a fault must never nest inside
+ * another mm's mmap_lock.
  */
 
 #include <linux/compat.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
-#include <linux/pgtable.h>
 #include <linux/ptrace.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
-#include <linux/secretmem.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/syscalls.h>
 #include <linux/uio.h>
 
-/* Remote pages pinned at once: a small array on the stack, else two pages. */
+/*
+ * Remote pages pinned at once: a small array on the stack, else up to two
+ * pages of pointers, and never more than PVM_BATCH_BYTES of memory, since
+ * pinning faults the pages in with the remote mmap_lock held.
+ */
 #define PVM_STACK_PAGES		16
-#define PVM_MAX_BATCH_PAGES	(2 * PAGE_SIZE / sizeof(struct page *))
-/* Pages copied under one page table lock hold on the fast path. */
-#define PVM_DIRECT_PAGES	64
+#define PVM_BATCH_BYTES		SZ_4M
+#define PVM_MAX_BATCH_PAGES	min_t(unsigned long,			\
+				      2 * PAGE_SIZE / sizeof(struct page *), \
+				      PVM_BATCH_BYTES >> PAGE_SHIFT)
 
 /**
  * struct pvm_copy - one transfer between the caller and a remote mm
@@ -88,233 +89,16 @@ static size_t pvm_copy_pages(struct pvm_copy *pc, size_t offset, size_t len)
 	return done;
 }
 
-/*
- * The fast path takes only what pinning would surely take, so that it never
- * changes a result: a VMA that pinning accepts without FOLL_FORCE, and for
- * writes only private anonymous memory, whose dirty writable PTE says the
- * page is the process's own and already dirty.
- */
-static bool pvm_direct_vma(struct vm_area_struct *vma, bool write)
-{
-	if (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_HUGETLB) ||
-	    vma_is_secretmem(vma))
-		return false;
-	if (write)
-		return (vma->vm_flags & VM_WRITE) && vma_is_anonymous(vma);
-	return vma->vm_flags & VM_READ;
-}
-
-static struct page *pvm_direct_page(struct vm_area_struct *vma,
-				    unsigned long addr, pte_t pte, bool write)
-{
-	struct page *page;
-
-	if (!pte_present(pte) || pte_protnone(pte))
-		return NULL;
-	if (write && !(pte_write(pte) && pte_dirty(pte)))
-		return NULL;
-	page = vm_normal_page(vma, addr, pte);
-	if (!page || is_zone_device_page(page))
-		return NULL;
-	return page;
-}
-
-/*
- * Copy with local page faults disabled: under a page table lock the copy
- * must not sleep, and a local fault must not nest inside the remote mm's
- * locks.  A short count hands the rest to the pinning path.  @len stays
- * within @page, or within a lowmem run of one folio for a read (such a
- * run is contiguous in the kernel's map).
- */
-static size_t pvm_direct_copy(struct pvm_copy *pc, struct page *page,
-			      size_t offset, size_t len)
-{
-	void *kaddr = kmap_local_page(page);
-	size_t copied;
-
-	pagefault_disable();
-	if (pc->write)
-		copied = copy_from_iter(kaddr + offset, len, pc->iter);
-	else
-		copied = copy_to_iter(kaddr + offset, len, pc->iter);
-	pagefault_enable();
-	kunmap_local(kaddr);
-	if (pc->write && copied)
-		flush_dcache_page(page);
-	return copied;
-}
-
-/* The PMD entry for @addr, or NULL if a level above it has none. */
-static pmd_t *pvm_find_pmd(struct mm_struct *mm, unsigned long addr)
-{
-	pgd_t *pgd = pgd_offset(mm, addr);
-	p4d_t *p4d;
-	pud_t *pud;
-
-	if (pgd_none(*pgd) || unlikely(pgd_bad(*pgd)))
-		return NULL;
-	p4d = p4d_offset(pgd, addr);
-	if (p4d_none(*p4d) || unlikely(p4d_bad(*p4d)))
-		return NULL;
-	pud = pud_offset(p4d, addr);
-	if (pud_none(*pud) || unlikely(pud_bad(*pud)))
-		return NULL;
-	return pmd_offset(pud, addr);
-}
-
-#ifdef CONFIG_TRANSPARENT_HUGEPAGE
-/*
- * Copy a run of the pages of one folio: in one go for a read from lowmem,
- * else page by page (a write flushes each page, highmem maps each page).
- */
-static size_t pvm_direct_run(struct pvm_copy *pc, struct page *page,
-			     size_t offset, size_t len)
-{
-	size_t done = 0;
-
-	if (!pc->write && !PageHighMem(page))
-		return pvm_direct_copy(pc, page, offset, len);
-	while (done < len) {
-		size_t chunk = min(len - done, PAGE_SIZE - offset);
-		size_t copied = pvm_direct_copy(pc, page, offset, chunk);
-
-		done += copied;
-		if (copied < chunk)
-			break;
-		page = nth_page(page, 1);
-		offset = 0;
-	}
-	return done;
-}
-
-/*
- * Copy [addr, end), within one huge PMD (a THP), under the PMD lock, which
- * keeps the folio mapped; return the bytes copied.
- */
-static size_t pvm_direct_huge(struct pvm_copy *pc, pmd_t *pmd,
-			      unsigned long addr, unsigned long end)
-{
-	spinlock_t *ptl = pmd_lock(pc->mm, pmd);
-	pmd_t entry = *pmd;
-	size_t copied = 0;
-
-	if (pmd_trans_huge(entry) && !pmd_devmap(entry) &&
-	    !is_huge_zero_pmd(entry) && !pmd_protnone(entry) &&
-	    (!pc->write || (pmd_write(entry) && pmd_dirty(entry)))) {
-		struct page *page = nth_page(pmd_page(entry),
-					     (addr & ~PMD_MASK) >> PAGE_SHIFT);
-
-		copied = pvm_direct_run(pc, page, offset_in_page(addr),
-					end - addr);
-	}
-	spin_unlock(ptl);
-	return copied;
-}
-#else
-static size_t pvm_direct_huge(struct pvm_copy *pc, pmd_t *pmd,
-			      unsigned long addr, unsigned long end)
-{
-	return 0;
-}
-#endif
-
-/*
- * Copy [addr, end), which lies within one VMA and one PTE table, for as
- * long as its pages qualify; return the bytes copied.  @pmd points to
- * that PTE table: with mmap_lock held for reading it keeps doing so.
- */
-static size_t pvm_direct_ptes(struct pvm_copy *pc, struct vm_area_struct *vma,
-			      pmd_t *pmd, unsigned long addr, unsigned long end)
-{
-	unsigned long start = addr;
-	spinlock_t *ptl;	/* the PTE table lock, held across the copies */
-	pte_t *ptep, *pte;
-
-	ptep = pte_offset_map_lock(pc->mm, pmd, addr, &ptl);
-	for (pte = ptep; addr < end; pte++) {
-		struct page *page = pvm_direct_page(vma, addr, ptep_get(pte),
-						    pc->write);
-		size_t chunk = min(end, (addr | ~PAGE_MASK) + 1) - addr;
-		size_t copied;
-
-		if (!page)
-			break;
-		copied = pvm_direct_copy(pc, page, offset_in_page(addr), chunk);
-		addr += copied;
-		if (copied < chunk)
-			break;
-	}
-	pte_unmap_unlock(ptep, ptl);
-	return addr - start;
-}
-
-/**
- * pvm_copy_direct() - copy present remote pages without pinning them
- * @pc:		the transfer
- * @addr:	remote start address
- * @len:	bytes wanted, no more than the local iter holds
- *
- * Called with the remote mmap_lock held for reading.  Copies up to a batch
- * worth of pages, at most PVM_DIRECT_PAGES pages per hold of a page table
- * lock (of a PTE table, or of a huge PMD), and stops at the first byte it
- * cannot take.
- *
- * Return: the bytes copied, possibly 0.
- */
-static size_t pvm_copy_direct(struct pvm_copy *pc, unsigned long addr,
-			      size_t len)
-{
-	unsigned long end = addr + min_t(size_t, len,
-					 pc->max_pages * PAGE_SIZE);
-	unsigned long start = addr;
-	struct vm_area_struct *vma = NULL;
-	pmd_t *pmd, pmdval;
-
-	while (addr < end) {
-		unsigned long stop = min3(end, pmd_addr_end(addr, end),
-				PAGE_ALIGN(addr + 1) +
-				(PVM_DIRECT_PAGES - 1) * PAGE_SIZE);
-
-		if (!vma || addr >= vma->vm_end) {
-			vma = vma_lookup(pc->mm, addr);
-			if (!vma || !pvm_direct_vma(vma, pc->write))
-				break;
-		}
-		stop = min(stop, vma->vm_end);
-		pmd = pvm_find_pmd(pc->mm, addr);
-		if (!pmd)
-			break;
-		/*
-		 * One snapshot decides, as in pmd_trans_unstable(): a huge
-		 * PMD is rechecked under its lock, and one that points to a
-		 * PTE table keeps pointing to it while mmap_lock is held.
-		 * Anything else (none, migrating, device) is left to pinning.
-		 */
-		pmdval = pmd_read_atomic(pmd);
-		barrier();
-		if (pmd_trans_huge(pmdval))
-			addr += pvm_direct_huge(pc, pmd, addr, stop);
-		else if (pmd_present(pmdval) && !pmd_devmap(pmdval) &&
-			 !pmd_bad(pmdval))
-			addr += pvm_direct_ptes(pc, vma, pmd, addr, stop);
-		if (addr < stop)
-			break;
-	}
-	return addr - start;
-}
-
 /**
  * pvm_copy_batch() - pin, copy and release one batch of remote pages
  * @pc:		the transfer
  * @addr:	remote start address
  * @len:	bytes wanted from @addr, no more than the local iter holds
  *
- * Copies directly what the fast path can take; from the first byte it
- * cannot, pins as many pages as the batch array holds, but never more than
- * @len needs, so that no remote page is faulted in that will not be copied.
+ * Pins as many pages as the batch array holds, but never more than @len
+ * needs, so that no remote page is faulted in that will not be copied.
  *
- * Return: bytes copied, fewer than @len if the fast path stopped early or
- * the pin came back short; -EFAULT if nothing could be pinned or a local
+ * Return: bytes copied, fewer than @len if the pin came back short; -EFAULT if nothing could be pinned or a local
  * buffer faulted (what was copied before the fault stays accounted in the
  * local iter); -EINTR if a fatal signal interrupted the wait for the
  * remote mmap_lock.
@@ -330,11 +114,6 @@ static ssize_t pvm_copy_batch(struct pvm_copy *pc, unsigned long addr,
 
 	if (mmap_read_lock_killable(pc->mm))
 		return -EINTR;
-	done = pvm_copy_direct(pc, addr, len);
-	if (done) {
-		mmap_read_unlock(pc->mm);
-		return done;
-	}
 	pinned = pin_user_pages_remote(pc->mm, addr, nr_pages, pc->gup_flags,
 				       pc->pages, NULL, &locked);
 	if (locked)
@@ -450,7 +229,7 @@ static ssize_t pvm_rw_task(pid_t pid, struct iov_iter *iter,
 	struct pvm_copy pc = {
 		.iter = iter,
 		.pages = pages_on_stack,
-		.gup_flags = FOLL_REMOTE | (write ? FOLL_WRITE : 0),
+		.gup_flags = write ? FOLL_WRITE : 0,
 		.write = write,
 	};
 	struct task_struct *task;

@@ -5,14 +5,14 @@
  * Every test first checks that the syscalls exist and skips, naming
  * ENOSYS, when they do not.  Buffers are surrounded by canary bytes, so
  * each check also proves that nothing outside the requested ranges was
- * written.  Yama ptrace_scope 3 lives in cma_yama3.c: it cannot be undone.
+ * written.  Yama ptrace_scope 3 lives in process_vm_yama3.c: it cannot be undone.
  */
 #define _GNU_SOURCE
 #include <poll.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cma.h"
+#include "process_vm.h"
 
 #define LCANARY	0xa5
 #define RCANARY	0x5a
@@ -73,16 +73,16 @@ static void __check_call(struct __test_metadata *_metadata, const char *what,
 
 	for (mode = 0; mode < CMA_NR_MODES; mode++) {
 		errno = 0;
-		ret = cma_call(mode, pid, lvec, liovcnt, rvec, riovcnt, flags);
+		ret = pvm_call(mode, pid, lvec, liovcnt, rvec, riovcnt, flags);
 		EXPECT_EQ(want, ret) {
 			TH_LOG("%s, %s: errno %d (%s)", what,
-			       cma_mode_name[mode], errno, strerror(errno));
+			       pvm_mode_name[mode], errno, strerror(errno));
 		}
 		if (want != -1)
 			continue;
 		EXPECT_EQ(want_errno, errno) {
 			TH_LOG("%s, %s: %s, want %s", what,
-			       cma_mode_name[mode], strerror(errno),
+			       pvm_mode_name[mode], strerror(errno),
 			       strerror(want_errno));
 		}
 	}
@@ -377,7 +377,7 @@ FIXTURE_SETUP(xfer)
 {
 	self->t.pid = -1;
 	self->t.sk = -1;
-	if (!cma_available())
+	if (!pvm_available())
 		return;
 	if (variant->gen) {
 		ASSERT_EQ(0, variant->gen(&self->l, &self->r));
@@ -411,7 +411,7 @@ TEST_F_TIMEOUT(xfer, readv, 300)
 	ssize_t want, ret;
 	int raw;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	/* The target fills its arena: no COW sharing with ours */
 	ASSERT_EQ(0, target_start(&self->t, xfer_fill, &self->rem));
@@ -420,14 +420,14 @@ TEST_F_TIMEOUT(xfer, readv, 300)
 	ASSERT_LE(0, want);
 	for (raw = 0; raw <= (variant->big ? 0 : CMA_RAW); raw += CMA_RAW) {
 		memset(self->larena, LCANARY, self->lsize);
-		ret = cma_call(CMA_READ | raw, self->t.pid, self->liov,
+		ret = pvm_call(CMA_READ | raw, self->t.pid, self->liov,
 			       self->l.n, self->riov, self->r.n, 0);
 		EXPECT_EQ(want, ret) {
-			TH_LOG("%s: %s", cma_mode_name[CMA_READ | raw],
+			TH_LOG("%s: %s", pvm_mode_name[CMA_READ | raw],
 			       strerror(errno));
 		}
 		expect_same(self->larena, self->lexpect, self->lsize,
-			    cma_mode_name[CMA_READ | raw]);
+			    pvm_mode_name[CMA_READ | raw]);
 	}
 }
 
@@ -436,7 +436,7 @@ TEST_F_TIMEOUT(xfer, writev, 300)
 	ssize_t want, ret;
 	int raw;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	fill_pat(self->larena, self->lsize, 2);
 	memset(self->rem.expect, RCANARY, self->rem.size);
@@ -445,15 +445,15 @@ TEST_F_TIMEOUT(xfer, writev, 300)
 	ASSERT_EQ(0, target_start(&self->t, NULL, NULL));
 	for (raw = variant->big ? CMA_RAW : 0; raw <= CMA_RAW; raw += CMA_RAW) {
 		ASSERT_EQ(0, target_call(&self->t, xfer_reset, &self->rem));
-		ret = cma_call(CMA_WRITE | raw, self->t.pid, self->liov,
+		ret = pvm_call(CMA_WRITE | raw, self->t.pid, self->liov,
 			       self->l.n, self->riov, self->r.n, 0);
 		EXPECT_EQ(want, ret) {
-			TH_LOG("%s: %s", cma_mode_name[CMA_WRITE | raw],
+			TH_LOG("%s: %s", pvm_mode_name[CMA_WRITE | raw],
 			       strerror(errno));
 		}
 		EXPECT_EQ(0, target_call(&self->t, xfer_compare, &self->rem)) {
 			TH_LOG("%s: remote arena differs",
-			       cma_mode_name[CMA_WRITE | raw]);
+			       pvm_mode_name[CMA_WRITE | raw]);
 		}
 		expect_pat(self->larena, self->lsize, 0, 2, "source");
 	}
@@ -625,7 +625,7 @@ TEST(flags_einval)
 	char lb[64], rb[64];
 	struct iovec l = { lb, sizeof(lb) }, r = { rb, sizeof(rb) };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	CHECK_ERR("flags 1", getpid(), &l, 1, &r, 1, 1, EINVAL);
 	CHECK_ERR("flags ~0", getpid(), &l, 1, &r, 1, ~0UL, EINVAL);
@@ -641,7 +641,7 @@ TEST(liovcnt_over_max)
 	struct iovec r = { rb, sizeof(rb) };
 	int i;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	for (i = 0; i < 1025; i++)
 		liov[i] = (struct iovec){ lb + i, 1 };
@@ -664,7 +664,7 @@ TEST(riovcnt_over_max)
 	struct iovec l = { lb, sizeof(lb) };
 	int i;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	for (i = 0; i < 1025; i++)
 		riov[i] = (struct iovec){ rb + i, 1 };
@@ -685,7 +685,7 @@ TEST(bad_lvec_efault)
 	struct iovec r = { rb, sizeof(rb) }, *edge;
 	int i;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	pg = map_anon(2 * ps, PROT_READ | PROT_WRITE, 0);
 	ASSERT_TRUE(mapped(pg));
@@ -716,7 +716,7 @@ TEST(bad_rvec_efault)
 	struct iovec l = { lb, sizeof(lb) }, *edge;
 	int i;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	pg = map_anon(2 * ps, PROT_READ | PROT_WRITE, 0);
 	ASSERT_TRUE(mapped(pg));
@@ -749,7 +749,7 @@ TEST(local_negative_len)
 	struct iovec l[2] = { { lb, NEG_LEN }, { lb, 8 } };
 	struct iovec lbad[2] = { { BOGUS_ADDR, 10 }, { lb, NEG_LEN } };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	CHECK_ERR("local length 1 << (bits - 1)", getpid(), l, 1, &r, 1, 0,
 		  EINVAL);
@@ -772,7 +772,7 @@ TEST(remote_negative_len)
 	struct iovec l = { lb, sizeof(lb) };
 	struct iovec r[2] = { { rb, 10 }, { rb, NEG_LEN } };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	memset(lb, LCANARY, sizeof(lb));
 	memset(rb, RCANARY, sizeof(rb));
@@ -794,7 +794,7 @@ TEST(local_total_zero)
 	unsigned char lb[64];
 	struct iovec lz[3] = { { NULL, 0 }, { lb, 0 }, { lb + 5, 0 } };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	CHECK_RET("liovcnt 0, pid -1, bad rvec", -1, NULL, 0,
 		  (struct iovec *)1, 5000, 0, 0);
@@ -810,7 +810,7 @@ TEST(remote_total_zero)
 	struct iovec l = { lb, sizeof(lb) };
 	struct iovec rz[3] = { { NULL, 0 }, { BOGUS_ADDR, 0 }, { rb, 0 } };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	memset(lb, LCANARY, sizeof(lb));
 	CHECK_RET("riovcnt 0, pid -1", -1, &l, 1, NULL, 0, 0, 0);
@@ -833,7 +833,7 @@ TEST(local_zero_len_bad_base)
 	struct iovec l[2] = { { (void *)(uintptr_t)-1, 0 }, { lb, 10 } };
 	struct iovec lnull = { NULL, 0 };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	if (sizeof(void *) == 8 || !kernel_is_64bit()) {
 		CHECK_ERR("{-1, 0} then {buf, 10}", getpid(), l, 2, &r, 1, 0,
@@ -856,7 +856,7 @@ TEST(pid_esrch)
 	struct iovec l = { lb, sizeof(lb) }, r = { rb, sizeof(rb) };
 	long pid_max = 4194304;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	read_int_file("/proc/sys/kernel/pid_max", &pid_max);
 	CHECK_ERR("pid 0", 0, &l, 1, &r, 1, 0, ESRCH);
@@ -879,7 +879,7 @@ TEST(remote_lengths_unchecked)
 	ssize_t ret;
 	int mode;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	ASSERT_EQ(0, area_setup(page_size(), 3));
 	rhuge = (struct iovec){ area.base + 3, big };
@@ -889,14 +889,14 @@ TEST(remote_lengths_unchecked)
 	ASSERT_EQ(0, target_start(&t, NULL, NULL));
 	for (mode = CMA_READ; mode <= CMA_RAW; mode += CMA_RAW) {
 		memset(lb, LCANARY, sizeof(lb));
-		ret = cma_call(mode, t.pid, &l, 1, &rhuge, 1, 0);
+		ret = pvm_call(mode, t.pid, &l, 1, &rhuge, 1, 0);
 		EXPECT_EQ(100, ret) {
 			TH_LOG("remote length %#zx: %s", big, strerror(errno));
 		}
 		expect_pat(lb, 100, 3, 3, "huge remote length");
 		expect_byte(lb + 100, 16, LCANARY, "after the local buffer");
 		memset(lb, LCANARY, sizeof(lb));
-		ret = cma_call(mode, t.pid, &l, 1, rsum, 3, 0);
+		ret = pvm_call(mode, t.pid, &l, 1, rsum, 3, 0);
 		EXPECT_EQ(100, ret) {
 			TH_LOG("remote total > SSIZE_MAX: %s", strerror(errno));
 		}
@@ -904,8 +904,8 @@ TEST(remote_lengths_unchecked)
 	}
 	for (mode = CMA_WRITE; mode <= (CMA_WRITE | CMA_RAW);
 	     mode += CMA_RAW) {
-		EXPECT_EQ(100, cma_call(mode, t.pid, &l, 1, &rhuge, 1, 0));
-		EXPECT_EQ(100, cma_call(mode, t.pid, &l, 1, rsum, 3, 0));
+		EXPECT_EQ(100, pvm_call(mode, t.pid, &l, 1, &rhuge, 1, 0));
+		EXPECT_EQ(100, pvm_call(mode, t.pid, &l, 1, rsum, 3, 0));
 	}
 	target_stop(&t);
 	area_free();
@@ -940,7 +940,7 @@ TEST_F_TIMEOUT(slow, max_rw_count_cap, 300)
 	ssize_t ret;
 	int i;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	ASSERT_EQ(0, area_setup(lastlen, 4));
 	shared = map_anon(unit, PROT_READ | PROT_WRITE, 0);
@@ -955,7 +955,7 @@ TEST_F_TIMEOUT(slow, max_rw_count_cap, 300)
 	riov[1023].iov_len = lastlen;
 	ASSERT_EQ(0, target_start(&t, NULL, NULL));
 	memset(last, LCANARY, lastlen + ps);
-	ret = cma_call(CMA_READ, t.pid, liov, 1024, riov, 1024, 0);
+	ret = pvm_call(CMA_READ, t.pid, liov, 1024, riov, 1024, 0);
 	EXPECT_EQ((ssize_t)want, ret) {
 		TH_LOG("%s", strerror(errno));
 	}
@@ -986,7 +986,7 @@ TEST_F_TIMEOUT(slow, batch_boundary, 300)
 	struct target t;
 	int n = 0;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	rm = map_anon(npages * ps, PROT_READ | PROT_WRITE, MAP_NORESERVE);
 	sb = map_anon(scratch, PROT_READ | PROT_WRITE, 0);
@@ -1006,7 +1006,7 @@ TEST_F_TIMEOUT(slow, batch_boundary, 300)
 	liov[n++] = (struct iovec){ tb, tail };
 	r = (struct iovec){ rm + off, len };
 	ASSERT_EQ(0, target_start(&t, NULL, NULL));
-	EXPECT_EQ((ssize_t)len, cma_call(CMA_READ, t.pid, liov, n, &r, 1, 0)) {
+	EXPECT_EQ((ssize_t)len, pvm_call(CMA_READ, t.pid, liov, n, &r, 1, 0)) {
 		TH_LOG("%zu pages from offset %zu: %s", npages, off,
 		       strerror(errno));
 	}
@@ -1027,7 +1027,7 @@ TEST(pid_upper_bits)
 	long pid;
 	int nr;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	ASSERT_EQ(0, area_setup(page_size(), 5));
 	r = (struct iovec){ area.base, sizeof(lb) };
@@ -1061,7 +1061,7 @@ TEST(iovcnt_upper_bits)
 	struct iovec l[2] = { { lb, 10 }, { lb + 10, 20 } };
 	struct iovec r = { rb, sizeof(rb) };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	CHECK_RET("liovcnt (1 << 32) + 1", getpid(), l, (1UL << 32) + 1, &r,
 		  1, 0, 10);
@@ -1120,7 +1120,7 @@ TEST(int80_compat_layout)
 	long ret;
 	int nr;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	if (!int80_works())
 		SKIP(return, "int $0x80 unavailable (no IA32_EMULATION)");
@@ -1178,7 +1178,7 @@ TEST(remote_hole_in_later_iovec)
 	ssize_t ret;
 	int mode;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	ASSERT_EQ(0, area_setup(4 * ps, 7));
 	ASSERT_EQ(0, munmap(area.base + 2 * ps, ps));
@@ -1193,9 +1193,9 @@ TEST(remote_hole_in_later_iovec)
 			fill_pat(lb, sizeof(lb), 8);
 		else
 			memset(lb, LCANARY, sizeof(lb));
-		ret = cma_call(mode, t.pid, &l, 1, r, 4, 0);
+		ret = pvm_call(mode, t.pid, &l, 1, r, 4, 0);
 		EXPECT_EQ(300, ret) {
-			TH_LOG("%s: %s", cma_mode_name[mode], strerror(errno));
+			TH_LOG("%s: %s", pvm_mode_name[mode], strerror(errno));
 		}
 		if (mode & CMA_WRITE) {
 			ASSERT_EQ(0, target_call(&t, area_copy_back, NULL));
@@ -1240,9 +1240,9 @@ static void hole_case(struct __test_metadata *_metadata, unsigned char *lb,
 	else
 		memset(lb, LCANARY, 6 * ps);
 	ASSERT_EQ(0, target_start(&t, NULL, NULL));
-	ret = cma_call(mode, t.pid, &l, 1, &r, 1, 0);
+	ret = pvm_call(mode, t.pid, &l, 1, &r, 1, 0);
 	EXPECT_EQ((ssize_t)want, ret) {
-		TH_LOG("%s, %s at page 3, offset %zu: %s", cma_mode_name[mode],
+		TH_LOG("%s, %s at page 3, offset %zu: %s", pvm_mode_name[mode],
 		       prot_none ? "PROT_NONE" : "hole", off, strerror(errno));
 	}
 	if (mode & CMA_WRITE) {
@@ -1264,7 +1264,7 @@ TEST(remote_hole_inside_iovec)
 	unsigned char *lb;
 	int i, mode;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	lb = map_anon(6 * ps, PROT_READ | PROT_WRITE, 0);
 	ASSERT_TRUE(mapped(lb));
@@ -1287,7 +1287,7 @@ TEST(local_fault_byte_exact)
 	ssize_t ret;
 	int mode;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	lb = map_anon(3 * ps, PROT_READ | PROT_WRITE, 0);
 	ASSERT_TRUE(mapped(lb));
@@ -1301,7 +1301,7 @@ TEST(local_fault_byte_exact)
 			memset(lb, LCANARY, ps);
 		ASSERT_EQ(0, target_start(&t, NULL, NULL));
 		l[0] = (struct iovec){ lb + 7, 2 * ps - 7 };
-		ret = cma_call(mode, t.pid, l, 1, &r, 1, 0);
+		ret = pvm_call(mode, t.pid, l, 1, &r, 1, 0);
 		if (mode & CMA_WRITE) {
 			/*
 			 * Reading the caller's memory may stop a few bytes
@@ -1310,7 +1310,7 @@ TEST(local_fault_byte_exact)
 			 * reports must be exactly what reached the target.
 			 */
 			EXPECT_TRUE(ret <= (ssize_t)want && ret > (ssize_t)want - 8) {
-				TH_LOG("%s: %zd bytes: %s", cma_mode_name[mode],
+				TH_LOG("%s: %zd bytes: %s", pvm_mode_name[mode],
 				       ret, strerror(errno));
 			}
 			if (ret < 0)
@@ -1321,7 +1321,7 @@ TEST(local_fault_byte_exact)
 				   "past the local fault");
 		} else {
 			EXPECT_EQ((ssize_t)want, ret) {
-				TH_LOG("%s: %s", cma_mode_name[mode],
+				TH_LOG("%s: %s", pvm_mode_name[mode],
 				       strerror(errno));
 			}
 			expect_byte(lb, 7, LCANARY, "before");
@@ -1330,14 +1330,14 @@ TEST(local_fault_byte_exact)
 		/* A fault in a later local iovec: the earlier ones count */
 		l[0] = (struct iovec){ lb + 20, 100 };
 		l[1] = (struct iovec){ lb + ps + 5, 50 };
-		ret = cma_call(mode, t.pid, l, 2, &r, 1, 0);
+		ret = pvm_call(mode, t.pid, l, 2, &r, 1, 0);
 		EXPECT_EQ(100, ret) {
-			TH_LOG("%s, fault in l[1]: %s", cma_mode_name[mode],
+			TH_LOG("%s, fault in l[1]: %s", pvm_mode_name[mode],
 			       strerror(errno));
 		}
 		/* Nothing copied at all: the error */
 		errno = 0;
-		ret = cma_call(mode, t.pid, l + 1, 1, &r, 1, 0);
+		ret = pvm_call(mode, t.pid, l + 1, 1, &r, 1, 0);
 		EXPECT_EQ(-1, ret);
 		EXPECT_EQ(EFAULT, errno);
 		target_stop(&t);
@@ -1356,7 +1356,7 @@ TEST(remote_past_local_capacity)
 	ssize_t ret;
 	int mode;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	ASSERT_EQ(0, area_setup(2 * ps, 13));
 	ASSERT_EQ(0, munmap(area.base + ps, ps));
@@ -1372,9 +1372,9 @@ TEST(remote_past_local_capacity)
 			fill_pat(lb, sizeof(lb), 14);
 		else
 			memset(lb, LCANARY, sizeof(lb));
-		ret = cma_call(mode, t.pid, &l, 1, r, 4, 0);
+		ret = pvm_call(mode, t.pid, &l, 1, r, 4, 0);
 		EXPECT_EQ(100, ret) {
-			TH_LOG("%s: %s", cma_mode_name[mode], strerror(errno));
+			TH_LOG("%s: %s", pvm_mode_name[mode], strerror(errno));
 		}
 		if (!(mode & CMA_WRITE)) {
 			expect_pat(lb, 60, 0, 13, "r[0]");
@@ -1382,9 +1382,9 @@ TEST(remote_past_local_capacity)
 			expect_byte(lb + 100, 16, LCANARY, "after");
 		}
 		/* Within one iovec: the unmapped page is past the local end */
-		ret = cma_call(mode, t.pid, &l, 1, &rs, 1, 0);
+		ret = pvm_call(mode, t.pid, &l, 1, &rs, 1, 0);
 		EXPECT_EQ(100, ret) {
-			TH_LOG("%s, one iovec: %s", cma_mode_name[mode],
+			TH_LOG("%s, one iovec: %s", pvm_mode_name[mode],
 			       strerror(errno));
 		}
 		target_stop(&t);
@@ -1410,7 +1410,7 @@ TEST(remote_unmapped)
 	struct target t;
 	void *gone;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	gone = map_anon(ps, PROT_READ | PROT_WRITE, 0);
 	ASSERT_TRUE(mapped(gone));
@@ -1426,7 +1426,7 @@ TEST(remote_prot_none)
 {
 	struct target t;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	ASSERT_EQ(0, area_setup(page_size(), 15));
 	ASSERT_EQ(0, mprotect(area.base, page_size(), PROT_NONE));
@@ -1446,11 +1446,11 @@ TEST(remote_readonly)
 	unsigned char *shro;
 	int fd, mode;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	ASSERT_EQ(0, area_setup(ps, 16));
 	ASSERT_EQ(0, mprotect(area.base, ps, PROT_READ));
-	fd = memfd_create("cma_ro", 0);
+	fd = memfd_create("pvm_ro", 0);
 	if (fd < 0)
 		SKIP(return, "memfd_create: %s", strerror(errno));
 	ASSERT_EQ(0, ftruncate(fd, ps));
@@ -1460,11 +1460,11 @@ TEST(remote_readonly)
 	r = (struct iovec){ area.base + 5, sizeof(lb) };
 	for (mode = CMA_READ; mode <= CMA_RAW; mode += CMA_RAW) {
 		memset(lb, LCANARY, sizeof(lb));
-		EXPECT_EQ(64, cma_call(mode, t.pid, &l, 1, &r, 1, 0));
+		EXPECT_EQ(64, pvm_call(mode, t.pid, &l, 1, &r, 1, 0));
 		expect_pat(lb, sizeof(lb), 5, 16, "read-only anon, read");
 		memset(lb, 0, sizeof(lb));
 		errno = 0;
-		EXPECT_EQ(-1, cma_call(mode | CMA_WRITE, t.pid, &l, 1, &r, 1,
+		EXPECT_EQ(-1, pvm_call(mode | CMA_WRITE, t.pid, &l, 1, &r, 1,
 				       0));
 		EXPECT_EQ(EFAULT, errno);
 	}
@@ -1472,7 +1472,7 @@ TEST(remote_readonly)
 	expect_pat(area.back, ps, 0, 16, "read-only anon after writev");
 	r = (struct iovec){ shro, 10 };
 	errno = 0;
-	EXPECT_EQ(-1, cma_call(CMA_WRITE, t.pid, &l, 1, &r, 1, 0));
+	EXPECT_EQ(-1, pvm_call(CMA_WRITE, t.pid, &l, 1, &r, 1, 0));
 	EXPECT_EQ(EFAULT, errno);
 	expect_byte(shro, ps, 0, "read-only shared memfd after writev");
 	target_stop(&t);
@@ -1488,7 +1488,7 @@ TEST(untouched_anon_reads_zeros)
 	struct iovec l, r;
 	struct target t;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	rm = map_anon(3 * ps, PROT_READ | PROT_WRITE, MAP_NORESERVE);
 	lb = map_anon(4 * ps, PROT_READ | PROT_WRITE, 0);
@@ -1498,7 +1498,7 @@ TEST(untouched_anon_reads_zeros)
 	l = (struct iovec){ lb + 1, len };
 	r = (struct iovec){ rm + 1, len };
 	ASSERT_EQ(0, target_start(&t, NULL, NULL));
-	EXPECT_EQ((ssize_t)len, cma_call(CMA_READ, t.pid, &l, 1, &r, 1, 0));
+	EXPECT_EQ((ssize_t)len, pvm_call(CMA_READ, t.pid, &l, 1, &r, 1, 0));
 	expect_byte(lb, 1, LCANARY, "before");
 	expect_byte(lb + 1, len, 0, "untouched anonymous memory");
 	expect_byte(lb + 1 + len, 4 * ps - 1 - len, LCANARY, "after");
@@ -1513,9 +1513,9 @@ TEST(memfd_shared)
 	struct target t;
 	int fd;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
-	fd = memfd_create("cma_shared", 0);
+	fd = memfd_create("pvm_shared", 0);
 	if (fd < 0)
 		SKIP(return, "memfd_create: %s", strerror(errno));
 	ASSERT_EQ(0, ftruncate(fd, 2 * ps));
@@ -1530,13 +1530,13 @@ TEST(memfd_shared)
 	memset(lb, LCANARY, 2 * ps);
 	l = (struct iovec){ lb, ps + 9 };
 	r = (struct iovec){ sh + ps / 2, ps + 9 };
-	EXPECT_EQ((ssize_t)(ps + 9), cma_call(CMA_READ, t.pid, &l, 1, &r, 1,
+	EXPECT_EQ((ssize_t)(ps + 9), pvm_call(CMA_READ, t.pid, &l, 1, &r, 1,
 					      0));
 	expect_pat(lb, ps + 9, ps / 2, 17, "memfd read");
 	/* A write lands in the shared page cache: we see it, so does read() */
 	fill_pat(lb, 2 * ps, 18);
 	r = (struct iovec){ sh + 5, ps };
-	EXPECT_EQ((ssize_t)ps, cma_call(CMA_WRITE | CMA_RAW, t.pid, &l, 1, &r,
+	EXPECT_EQ((ssize_t)ps, pvm_call(CMA_WRITE | CMA_RAW, t.pid, &l, 1, &r,
 					1, 0));
 	expect_pat(sh, 5, 0, 17, "before");
 	expect_pat(sh + 5, ps, 0, 18, "written through the target");
@@ -1550,7 +1550,7 @@ TEST(memfd_shared)
 
 static int tmpfile_with(size_t len, unsigned int seed)
 {
-	char path[] = "/tmp/cma_test.XXXXXX";
+	char path[] = "/tmp/process_vm_test.XXXXXX";
 	unsigned char *buf;
 	int fd;
 
@@ -1583,7 +1583,7 @@ TEST(file_private_readonly)
 	struct target t;
 	int fd;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	fd = tmpfile_with(2 * ps + 123, 19);
 	ASSERT_LE(0, fd);
@@ -1595,11 +1595,11 @@ TEST(file_private_readonly)
 	ASSERT_EQ(0, target_start(&t, NULL, NULL));
 	l = (struct iovec){ lb, len };
 	r = (struct iovec){ fm + 1, len };
-	EXPECT_EQ((ssize_t)len, cma_call(CMA_READ, t.pid, &l, 1, &r, 1, 0));
+	EXPECT_EQ((ssize_t)len, pvm_call(CMA_READ, t.pid, &l, 1, &r, 1, 0));
 	expect_pat(lb, len, 1, 19, "file data");
 	expect_byte(lb + len, 3 * ps - len, LCANARY, "after");
 	errno = 0;
-	EXPECT_EQ(-1, cma_call(CMA_WRITE, t.pid, &l, 1, &r, 1, 0));
+	EXPECT_EQ(-1, pvm_call(CMA_WRITE, t.pid, &l, 1, &r, 1, 0));
 	EXPECT_EQ(EFAULT, errno);
 	expect_pat(fm, 2 * ps, 0, 19, "file mapping after writev");
 	target_stop(&t);
@@ -1616,7 +1616,7 @@ TEST(file_past_eof)
 	struct target t;
 	int fd, shared;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	fd = tmpfile_with(flen, 20);
 	ASSERT_LE(0, fd);
@@ -1630,7 +1630,7 @@ TEST(file_past_eof)
 		ASSERT_EQ(0, target_start(&t, NULL, NULL));
 		l = (struct iovec){ lb, 3 * ps };
 		r = (struct iovec){ fm, 3 * ps };
-		EXPECT_EQ((ssize_t)(2 * ps), cma_call(CMA_READ, t.pid, &l, 1,
+		EXPECT_EQ((ssize_t)(2 * ps), pvm_call(CMA_READ, t.pid, &l, 1,
 						      &r, 1, 0)) {
 			TH_LOG("%s mapping: %s", shared ? "shared" : "private",
 			       strerror(errno));
@@ -1653,7 +1653,7 @@ TEST(file_shared_write_reaches_file)
 	struct target t;
 	int fd;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	fd = tmpfile_with(2 * ps, 0);
 	ASSERT_LE(0, fd);
@@ -1667,7 +1667,7 @@ TEST(file_shared_write_reaches_file)
 	ASSERT_EQ(0, target_start(&t, NULL, NULL));
 	l = (struct iovec){ lb, ps };
 	r = (struct iovec){ fm + 3, ps };
-	EXPECT_EQ((ssize_t)ps, cma_call(CMA_WRITE, t.pid, &l, 1, &r, 1, 0));
+	EXPECT_EQ((ssize_t)ps, pvm_call(CMA_WRITE, t.pid, &l, 1, &r, 1, 0));
 	target_stop(&t);
 	ASSERT_EQ((ssize_t)(2 * ps), pread(fd, fb, 2 * ps, 0));
 	expect_byte(fb, 3, 0, "file before");
@@ -1704,7 +1704,7 @@ static void huge_odd_offsets(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, target_start(&t, NULL, NULL));
 	memset(lb, LCANARY, total + ps);
 	l = (struct iovec){ lb, total };
-	EXPECT_EQ((ssize_t)total, cma_call(CMA_READ, t.pid, &l, 1, r, 4, 0));
+	EXPECT_EQ((ssize_t)total, pvm_call(CMA_READ, t.pid, &l, 1, r, 4, 0));
 	for (i = 0, o = 0; i < 4; o += lens[i++])
 		expect_pat(lb + o, lens[i], offs[i], 22, "huge page read");
 	expect_byte(lb + total, ps, LCANARY, "after");
@@ -1721,7 +1721,7 @@ static void huge_odd_offsets(struct __test_metadata *_metadata,
 	for (i = 0, o = 0; i < 3; o += lens[i++])
 		memcpy(expect + offs[i], lb + o, lens[i]);
 	l = (struct iovec){ lb, total };
-	EXPECT_EQ((ssize_t)total, cma_call(CMA_WRITE | CMA_RAW, t.pid, &l, 1,
+	EXPECT_EQ((ssize_t)total, pvm_call(CMA_WRITE | CMA_RAW, t.pid, &l, 1,
 					   r, 3, 0));
 	ASSERT_EQ(0, target_call(&t, area_copy_back, NULL));
 	expect_same(area.back, expect, 2 * hsize, "huge pages after writev");
@@ -1736,7 +1736,7 @@ TEST_F_TIMEOUT(slow, thp_odd_offsets, 300)
 	size_t hsize = 2 << 20;
 	long v;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	if (!read_int_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",
 			   &v) && v > 0)
@@ -1780,7 +1780,7 @@ FIXTURE_SETUP(hugetlb)
 	long kb = 0, nr;
 	FILE *f;
 
-	if (!cma_available())
+	if (!pvm_available())
 		return;
 	f = fopen("/proc/meminfo", "r");
 	while (f && fgets(line, sizeof(line), f))
@@ -1812,7 +1812,7 @@ TEST_F_TIMEOUT(hugetlb, odd_offsets, 300)
 {
 	long nr;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	if (!self->hsize)
 		SKIP(return, "hugetlb: no Hugepagesize in /proc/meminfo");
@@ -1844,7 +1844,7 @@ TEST(cow_after_fork)
 	struct iovec l, r;
 	struct target t;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	ASSERT_EQ(0, area_setup(4 * ps, 24));
 	lb = map_anon(4 * ps, PROT_READ | PROT_WRITE, 0);
@@ -1853,17 +1853,17 @@ TEST(cow_after_fork)
 	/* A read pin first: it may unshare the pages in the target */
 	l = (struct iovec){ lb, len };
 	r = (struct iovec){ area.base + 1, len };
-	EXPECT_EQ((ssize_t)len, cma_call(CMA_READ, t.pid, &l, 1, &r, 1, 0));
+	EXPECT_EQ((ssize_t)len, pvm_call(CMA_READ, t.pid, &l, 1, &r, 1, 0));
 	expect_pat(lb, len, 1, 24, "read before the write");
 	fill_pat(lb, len, 25);
-	EXPECT_EQ((ssize_t)len, cma_call(CMA_WRITE, t.pid, &l, 1, &r, 1, 0));
+	EXPECT_EQ((ssize_t)len, pvm_call(CMA_WRITE, t.pid, &l, 1, &r, 1, 0));
 	expect_pat(area.base, 4 * ps, 0, 24, "our copy");
 	ASSERT_EQ(0, target_call(&t, area_copy_back, NULL));
 	expect_pat(area.back, 1, 0, 24, "target before");
 	expect_pat(area.back + 1, len, 0, 25, "target's copy");
 	expect_pat(area.back + 1 + len, 1, 1 + len, 24, "target after");
 	memset(lb, LCANARY, len);
-	EXPECT_EQ((ssize_t)len, cma_call(CMA_READ | CMA_RAW, t.pid, &l, 1, &r,
+	EXPECT_EQ((ssize_t)len, pvm_call(CMA_READ | CMA_RAW, t.pid, &l, 1, &r,
 					 1, 0));
 	expect_pat(lb, len, 0, 25, "read back");
 	target_stop(&t);
@@ -1897,7 +1897,7 @@ TEST(below_stack_not_grown)
 	struct target t;
 	uintptr_t st;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	ASSERT_EQ(0, target_start(&t, NULL, NULL));
 	st = mapping_start(t.pid, "[stack]\n");
@@ -1916,7 +1916,7 @@ TEST(vvar_efault)
 	struct target t;
 	uintptr_t vvar;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	vvar = mapping_start(getpid(), "[vvar]\n");
 	if (!vvar)
@@ -1924,6 +1924,101 @@ TEST(vvar_efault)
 	ASSERT_EQ(0, target_start(&t, NULL, NULL));
 	expect_efault_all(_metadata, t.pid, (void *)vvar, 8, "[vvar]");
 	target_stop(&t);
+}
+
+/* Write @what to /proc/@pid/clear_refs; 0, or -1 if that cannot be done */
+static int clear_refs(pid_t pid, const char *what)
+{
+	char path[64];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/clear_refs", pid);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ret = write(fd, what, strlen(what)) == (ssize_t)strlen(what) ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+/*
+ * The target's pages at touched_base: made present and its own, then their
+ * accessed state cleared (clear_refs 1: the referenced and young bits).
+ */
+static unsigned char *touched_base;
+static size_t touched_len;
+
+static int touched_fill(void *arg)
+{
+	memset(touched_base, 0x5a, touched_len);
+	return clear_refs(getpid(), "1");
+}
+
+/* kB of the smaps field @field ("Referenced:") of @pid's VMA holding @addr */
+static long smaps_kb(pid_t pid, const void *addr, const char *field)
+{
+	unsigned long s, e;
+	char path[64], line[256];
+	bool in_vma = false;
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2) {
+			in_vma = s <= (uintptr_t)addr && (uintptr_t)addr < e;
+			continue;
+		}
+		if (in_vma && !strncmp(line, field, strlen(field)))
+			kb = strtol(line + strlen(field), NULL, 10);
+	}
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/*
+ * Pages read or written are marked accessed, as get_user_pages() does with
+ * FOLL_TOUCH, so that reclaim sees the traffic: smaps "Referenced" covers
+ * the whole range after each call.
+ */
+TEST(transfers_mark_pages_accessed)
+{
+	size_t len = 1 << 20;
+	unsigned char *lb;
+	struct iovec l, r;
+	struct target t;
+	int mode;
+
+	if (!pvm_available())
+		SKIP(return, CMA_ENOSYS_REASON);
+	if (clear_refs(getpid(), "1"))
+		SKIP(return, "no /proc/PID/clear_refs (CONFIG_PROC_PAGE_MONITOR)");
+	/*
+	 * Untouched before the fork, so the target's pages are its own, and
+	 * MAP_NORESERVE keeps the VMA from merging with its neighbours.
+	 */
+	touched_len = len;
+	touched_base = map_anon(len, PROT_READ | PROT_WRITE, MAP_NORESERVE);
+	lb = map_anon(len, PROT_READ | PROT_WRITE, 0);
+	ASSERT_TRUE(mapped(touched_base));
+	ASSERT_TRUE(mapped(lb));
+	memset(lb, 0x33, len);
+	ASSERT_EQ(0, target_start(&t, NULL, NULL));
+	for (mode = CMA_READ; mode <= CMA_WRITE; mode++) {
+		ASSERT_EQ(0, target_call(&t, touched_fill, NULL));
+		EXPECT_EQ(0, smaps_kb(t.pid, touched_base, "Referenced:"));
+		l = (struct iovec){ lb, len };
+		r = (struct iovec){ touched_base, len };
+		EXPECT_EQ((ssize_t)len, pvm_call(mode, t.pid, &l, 1, &r, 1, 0));
+		EXPECT_EQ((long)(len >> 10),
+			  smaps_kb(t.pid, touched_base, "Referenced:"))
+			TH_LOG("after %s", pvm_mode_name[mode]);
+	}
+	target_stop(&t);
+	munmap(lb, len);
+	munmap(touched_base, len);
 }
 
 /* Targets */
@@ -1934,7 +2029,7 @@ TEST(self_pid)
 	struct iovec l, r;
 	int mode;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	a = map_anon(2 * ps, PROT_READ | PROT_WRITE, 0);
 	b = map_anon(2 * ps, PROT_READ | PROT_WRITE, 0);
@@ -1948,13 +2043,13 @@ TEST(self_pid)
 		if (mode & CMA_WRITE) {
 			fill_pat(b + 1, ps + 1, 27);
 			EXPECT_EQ((ssize_t)(ps + 1),
-				  cma_call(mode, getpid(), &l, 1, &r, 1, 0));
+				  pvm_call(mode, getpid(), &l, 1, &r, 1, 0));
 			expect_pat(a, 3, 0, 26, "before");
 			expect_pat(a + 3, ps + 1, 0, 27, "written");
 			expect_pat(a + ps + 4, ps - 4, ps + 4, 26, "after");
 		} else {
 			EXPECT_EQ((ssize_t)(ps + 1),
-				  cma_call(mode, getpid(), &l, 1, &r, 1, 0));
+				  pvm_call(mode, getpid(), &l, 1, &r, 1, 0));
 			expect_byte(b, 1, LCANARY, "before");
 			expect_pat(b + 1, ps + 1, 3, 26, "read");
 			expect_byte(b + ps + 2, ps - 2, LCANARY, "after");
@@ -1977,22 +2072,22 @@ TEST(target_memory_not_callers)
 	struct iovec l = { buf, sizeof(buf) }, r = { marker, sizeof(marker) };
 	struct target t;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	strcpy(marker, "caller");
 	ASSERT_EQ(0, target_start(&t, set_marker, "target"));
 	snprintf(want, sizeof(want), "target %d", t.pid);
 	memset(buf, 0, sizeof(buf));
-	EXPECT_EQ((ssize_t)sizeof(buf), cma_call(CMA_READ, t.pid, &l, 1, &r,
+	EXPECT_EQ((ssize_t)sizeof(buf), pvm_call(CMA_READ, t.pid, &l, 1, &r,
 						 1, 0));
 	EXPECT_STREQ(want, buf);
 	EXPECT_STREQ("caller", marker);
 	strcpy(buf, "written");
-	EXPECT_EQ((ssize_t)sizeof(buf), cma_call(CMA_WRITE, t.pid, &l, 1, &r,
+	EXPECT_EQ((ssize_t)sizeof(buf), pvm_call(CMA_WRITE, t.pid, &l, 1, &r,
 						 1, 0));
 	EXPECT_STREQ("caller", marker);
 	memset(buf, 0, sizeof(buf));
-	EXPECT_EQ((ssize_t)sizeof(buf), cma_call(CMA_READ, t.pid, &l, 1, &r,
+	EXPECT_EQ((ssize_t)sizeof(buf), pvm_call(CMA_READ, t.pid, &l, 1, &r,
 						 1, 0));
 	EXPECT_STREQ("written", buf);
 	target_stop(&t);
@@ -2016,7 +2111,7 @@ TEST(target_thread_id)
 	int mode;
 	pid_t tid;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	shared_thread = mmap(NULL, sizeof(*shared_thread),
 			     PROT_READ | PROT_WRITE,
@@ -2028,15 +2123,15 @@ TEST(target_thread_id)
 	snprintf(want, sizeof(want), "threaded %d", t.pid);
 	for (mode = CMA_READ; mode <= CMA_RAW; mode += CMA_RAW) {
 		memset(buf, 0, sizeof(buf));
-		EXPECT_EQ(len, cma_call(mode, tid, &l, 1, &r, 1, 0)) {
+		EXPECT_EQ(len, pvm_call(mode, tid, &l, 1, &r, 1, 0)) {
 			TH_LOG("tid %d: %s", tid, strerror(errno));
 		}
 		EXPECT_STREQ(want, buf);
 	}
 	strcpy(buf, "via tid");
-	EXPECT_EQ(len, cma_call(CMA_WRITE, tid, &l, 1, &r, 1, 0));
+	EXPECT_EQ(len, pvm_call(CMA_WRITE, tid, &l, 1, &r, 1, 0));
 	memset(buf, 0, sizeof(buf));
-	EXPECT_EQ((ssize_t)sizeof(buf), cma_call(CMA_READ, t.pid, &l, 1, &r,
+	EXPECT_EQ((ssize_t)sizeof(buf), pvm_call(CMA_READ, t.pid, &l, 1, &r,
 						 1, 0));
 	EXPECT_STREQ("via tid", buf);
 	target_stop(&t);
@@ -2048,12 +2143,12 @@ TEST(own_thread_id)
 	struct iovec l = { buf, sizeof(buf) }, r = { src, sizeof(src) };
 	struct tid_thread th;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	ASSERT_EQ(0, tid_thread_start(&th));
 	memset(buf, 0, sizeof(buf));
 	EXPECT_EQ((ssize_t)sizeof(buf),
-		  cma_call(CMA_READ, tid_of(&th), &l, 1, &r, 1, 0));
+		  pvm_call(CMA_READ, tid_of(&th), &l, 1, &r, 1, 0));
 	EXPECT_STREQ("own thread", buf);
 }
 
@@ -2063,7 +2158,7 @@ TEST(zombie_esrch)
 	struct iovec l = { lb, sizeof(lb) }, r = { rb, sizeof(rb) };
 	pid_t pid;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -2103,7 +2198,7 @@ TEST(exited_leader)
 	int i;
 	pid_t pid;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	th = mmap(NULL, sizeof(*th), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -2134,7 +2229,7 @@ TEST(exited_leader)
 	snprintf(want, sizeof(want), "leaderless %d", pid);
 	memset(buf, 0, sizeof(buf));
 	EXPECT_EQ((ssize_t)sizeof(buf),
-		  cma_call(CMA_READ, tid_of(th), &l, 1, &r, 1, 0));
+		  pvm_call(CMA_READ, tid_of(th), &l, 1, &r, 1, 0));
 	EXPECT_STREQ(want, buf);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
@@ -2145,7 +2240,7 @@ TEST(kthreadd_esrch)
 	unsigned char lb[64];
 	struct iovec l = { lb, sizeof(lb) }, r = { (void *)0x10000, 64 };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	if (!pid2_is_kthreadd())
 		SKIP(return, "pid 2 is not kthreadd (in a pid namespace?)");
@@ -2184,7 +2279,7 @@ TEST_F_TIMEOUT(slow, target_exits_during_transfer, 300)
 	int i, err;
 	long ms;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	ASSERT_EQ(0, area_setup(unit, 28));
 	lb = map_anon(unit, PROT_READ | PROT_WRITE, 0);
@@ -2199,7 +2294,7 @@ TEST_F_TIMEOUT(slow, target_exits_during_transfer, 300)
 		memset(lb, LCANARY, unit);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		ASSERT_EQ(0, pthread_create(&thr, NULL, killer_fn, &k));
-		ret = cma_call(CMA_READ, t.pid, liov, 128, riov, 128, 0);
+		ret = pvm_call(CMA_READ, t.pid, liov, 128, riov, 128, 0);
 		err = errno;
 		pthread_join(thr, NULL);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -2225,7 +2320,7 @@ TEST(perm_other_uid_reads_root)
 	struct fam f = { .cuid = OTHER_UID, .child_reads = true,
 			 .ptracer = PTRACER_ANY };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	if (geteuid())
 		SKIP(return, ROOT_REASON);
@@ -2238,7 +2333,7 @@ TEST(perm_root_child_read_by_other_uid)
 {
 	struct fam f = { .puid = OTHER_UID };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	if (geteuid())
 		SKIP(return, ROOT_REASON);
@@ -2251,7 +2346,7 @@ TEST(perm_same_uid)
 {
 	struct fam f = { .puid = OTHER_UID, .cuid = OTHER_UID };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	if (geteuid())
 		SKIP(return, ROOT_REASON);
@@ -2265,7 +2360,7 @@ TEST(perm_nondumpable)
 	struct fam f = { .puid = OTHER_UID, .cuid = OTHER_UID,
 			 .child_nodump = true };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	if (geteuid())
 		SKIP(return, ROOT_REASON);
@@ -2278,7 +2373,7 @@ TEST(perm_cap_sys_ptrace_overrides)
 {
 	struct fam f = { .cuid = OTHER_UID };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	if (geteuid())
 		SKIP(return, ROOT_REASON);
@@ -2295,7 +2390,7 @@ TEST(perm_real_credentials)
 	struct fam f = { .puid = OTHER_UID, .realcreds = true,
 			 .cuid = OTHER_UID };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	if (geteuid())
 		SKIP(return, ROOT_REASON);
@@ -2307,7 +2402,7 @@ TEST(perm_user_namespace)
 {
 	struct fam f = { .child_reads = true, .ptracer = PTRACER_ANY };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	if (geteuid())
 		SKIP(return, ROOT_REASON);
@@ -2325,7 +2420,7 @@ TEST(perm_zombie_esrch_first)
 {
 	struct fam f = { .puid = OTHER_UID, .child_zombie = true };
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	if (geteuid())
 		SKIP(return, ROOT_REASON);
@@ -2377,7 +2472,7 @@ TEST(perm_same_mm_unchecked)
 	int status;
 	pid_t pid;
 
-	if (!cma_available())
+	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
 	if (geteuid())
 		SKIP(return, ROOT_REASON);
@@ -2402,7 +2497,7 @@ FIXTURE(yama) {
 FIXTURE_SETUP(yama)
 {
 	self->orig = -1;
-	if (cma_available() && geteuid() == 0)
+	if (pvm_available() && geteuid() == 0)
 		read_int_file(YAMA_SCOPE_PATH, &self->orig);
 }
 
@@ -2415,7 +2510,7 @@ FIXTURE_TEARDOWN(yama)
 /* NULL once @scope is in force, else why the test must be skipped */
 static const char *yama_enter(long orig, long scope)
 {
-	if (!cma_available())
+	if (!pvm_available())
 		return CMA_ENOSYS_REASON;
 	if (geteuid())
 		return ROOT_REASON;

@@ -5,8 +5,8 @@
  * target process driven over a socketpair, and a parent/child pair with
  * chosen credentials for the permission tests.
  */
-#ifndef __SELFTESTS_CMA_H
-#define __SELFTESTS_CMA_H
+#ifndef __SELFTESTS_PROCESS_VM_H
+#define __SELFTESTS_PROCESS_VM_H
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -46,22 +46,22 @@
 #define PR_SET_PTRACER_ANY ((unsigned long)-1)
 #endif
 
-/* Bits of the @mode argument of cma_call() */
+/* Bits of the @mode argument of pvm_call() */
 #define CMA_READ	0
 #define CMA_WRITE	1
 #define CMA_RAW		2
 #define CMA_NR_MODES	4
 
-static const char * const cma_mode_name[CMA_NR_MODES] = {
+static const char * const pvm_mode_name[CMA_NR_MODES] = {
 	"process_vm_readv()", "process_vm_writev()",
 	"syscall(SYS_process_vm_readv)", "syscall(SYS_process_vm_writev)",
 };
 
 /*
- * cma_call() - call process_vm_readv or _writev through glibc's wrapper
+ * pvm_call() - call process_vm_readv or _writev through glibc's wrapper
  * or through syscall(), as selected by @mode.
  */
-static inline ssize_t cma_call(int mode, pid_t pid,
+static inline ssize_t pvm_call(int mode, pid_t pid,
 			       const struct iovec *lvec, unsigned long liovcnt,
 			       const struct iovec *rvec, unsigned long riovcnt,
 			       unsigned long flags)
@@ -81,7 +81,7 @@ static inline ssize_t cma_call(int mode, pid_t pid,
  * A zero-length call on ourselves returns 0 when the syscalls exist, and
  * fails with ENOSYS on a kernel built without them.
  */
-static inline bool cma_available(void)
+static inline bool pvm_available(void)
 {
 	static int available = -1;
 	int missing = 0;
@@ -635,4 +635,4 @@ static inline bool pid2_is_kthreadd(void)
 	return !strncmp(buf, "Name:\tkthreadd\n", 15);
 }
 
-#endif /* __SELFTESTS_CMA_H */
+#endif /* __SELFTESTS_PROCESS_VM_H */

@@ -9,7 +9,7 @@
  * after every other test.
  */
 #define _GNU_SOURCE
-#include "cma.h"
+#include "process_vm.h"
 
 /* NULL once scope 3 is in force, else why the test must be skipped */
 static const char *enter_scope3(void)
@@ -17,7 +17,7 @@ static const char *enter_scope3(void)
 	const char *guest = getenv("CMA_GUEST");
 	long scope;
 
-	if (!cma_available())
+	if (!pvm_available())
 		return CMA_ENOSYS_REASON;
 	if (geteuid() != 0)
 		return ROOT_REASON;
@@ -105,7 +105,7 @@ TEST(kthreadd_esrch)
 		SKIP(return, "pid 2 is not kthreadd (in a pid namespace?)");
 	for (mode = 0; mode < CMA_NR_MODES; mode++) {
 		errno = 0;
-		EXPECT_EQ(-1, cma_call(mode, 2, &l, 1, &r, 1, 0));
+		EXPECT_EQ(-1, pvm_call(mode, 2, &l, 1, &r, 1, 0));
 		EXPECT_EQ(ESRCH, errno);
 	}
 }
@@ -129,12 +129,12 @@ TEST(same_mm_allowed)
 		if (mode & CMA_WRITE)
 			strcpy(buf, "same mm");
 		EXPECT_EQ((ssize_t)sizeof(buf),
-			  cma_call(mode, getpid(), &l, 1, &r, 1, 0));
+			  pvm_call(mode, getpid(), &l, 1, &r, 1, 0));
 		EXPECT_STREQ("same mm", buf);
 		EXPECT_EQ((ssize_t)sizeof(buf),
-			  cma_call(mode, th.tid, &l, 1, &r, 1, 0));
+			  pvm_call(mode, th.tid, &l, 1, &r, 1, 0));
 		EXPECT_EQ((ssize_t)sizeof(buf),
-			  cma_call(mode, v.pid, &l, 1, &r, 1, 0));
+			  pvm_call(mode, v.pid, &l, 1, &r, 1, 0));
 	}
 	vm_child_stop(&v);
 }
