@@ -27,11 +27,28 @@ HOST_ROOT = ['-fsdev', 'local,id=hostroot,path=/,security_model=none,readonly=on
              '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot']
 
 
+def numa_nodes(target, cpus):
+    """The target's memory split evenly over its NUMA nodes (entry numa),
+    every vcpu on the first node."""
+    nodes = target.get('numa', 1)
+    if nodes < 2:
+        return []
+    size = target.get('memory', 2048) // nodes
+    ncpus = int(cpus[cpus.index('-smp') + 1].split(',')[0])
+    args = []
+    for node in range(nodes):
+        args += ['-object', f'memory-backend-ram,id=ram{node},size={size}M',
+                 '-numa', f'node,nodeid={node},memdev=ram{node}'
+                 + (f',cpus=0-{ncpus - 1}' if node == 0 else '')]
+    return args
+
+
 def command(target, image, initramfs, cpus, host_root=False):
     append = (f'console={target["console"]} panic=-1 loglevel=5 '
               + target.get('append', '') + (f' {KEEP_TOP}' if host_root else '')).strip()
     return (list(target['qemu'])
             + ['-accel', 'tcg', '-m', str(target.get('memory', 2048))] + cpus
+            + numa_nodes(target, cpus)
             + ['-nographic', '-no-reboot', '-kernel', image, '-initrd', initramfs,
                '-append', append] + (HOST_ROOT if host_root else []))
 
