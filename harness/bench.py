@@ -43,6 +43,9 @@ MODES = {
                  'readv_1,shm_double,memcpy,readers'],
         # Open MPI's 8 MiB ping-pong, CMA against none, 3 runs of each.
         'mpi': ['3', '8M'],
+        # The target's own mmap/munmap and page-fault latency while 1 and 2
+        # readers stream 64 MiB transfers from it (bench/cma_latency.c).
+        'latency': ['-r', '0,1,2', '-t', '2000'],
     },
     # UML is one CPU, and a process spinning on shared memory waits for a
     # timer tick to let its peer run: shm_double measured 13 MB/s there
@@ -95,6 +98,10 @@ def mode_plan(mode, target):
     abi = target['abis'][0]
     plan = [guest.Program(abi, 'cma_bench', 'exit', os.path.join(TOP, 'bench', 'cma_bench.c'),
                           args=mode['args'])]
+    if 'latency' in mode:
+        plan.append(guest.Program(abi, 'cma_latency', 'exit',
+                                  os.path.join(TOP, 'bench', 'cma_latency.c'),
+                                  args=mode['latency']))
     if 'mpi' in mode:
         guest.host_program(os.path.join(TOP, 'clients', 'mpi_pingpong.c'), 'mpicc')
         plan.append(guest.Program('host', 'mpi_bench', 'exit',
@@ -221,7 +228,8 @@ def human(size):
 def plot(name, data, out):
     """Speed ratio ours/reference per size, one line per method (gnuplot)."""
     dat = out + '.dat'
-    methods = sorted({k[0] for k, *_ in data})
+    # Latency points are one size each: the table shows them, not the plot.
+    methods = sorted({k[0] for k, *_ in data if not k[0].startswith('lat_')})
     with open(writable(dat), 'w') as f:
         for m in methods:
             f.write(f'# {m}\n')

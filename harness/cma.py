@@ -10,6 +10,7 @@
 
 import argparse
 import os
+import re
 import sys
 import time
 import tomllib
@@ -168,6 +169,7 @@ def report(runs):
 
 MATRIX = ('<!-- matrix: written by make check -->', '<!-- end of matrix -->')
 BENCH = ('<!-- bench: written by make bench -->', '<!-- end of bench -->')
+SIDE_EFFECTS = ('<!-- side effects: written by make check -->', '<!-- end of side effects -->')
 TABLES = {'check': ('clients.md', '<!-- clients: written by make check -->',
                     '<!-- end of clients -->'),
           'stress': ('stress.md', '<!-- stress: written by make stress -->',
@@ -191,7 +193,9 @@ def matrix(runs, chosen, seconds, full_run):
                          'not run' if kernel in target['kernels'] else '—')
         rows.append(f'| {target["name"]} | {target["arch"]} | {", ".join(target["abis"])} | '
                     + ' | '.join(cells) + ' |')
-    for label, what in (('review', 'Review checks (checkpatch, sparse/W=1, bisect, nocma)'),
+    for label, what in (('install-test', 'Install stage on a simulated fresh machine (stubbed '
+                         'apt, harness/test_install.py)'),
+                        ('review', 'Review checks (checkpatch, sparse/W=1, bisect, nocma)'),
                         ('differential', 'Differential fuzzing, ours vs reference, per ABI')):
         c = by_label.get(label)
         if c:
@@ -206,14 +210,40 @@ def publish(name, markers, text, full_run):
     when the whole matrix ran."""
     with open(writable(os.path.join(TOP, 'build', name)), 'w') as f:
         f.write(text + '\n')
+    if not full_run:
+        return
     readme = os.path.join(TOP, 'README.md')
     body = open(readme).read()
     begin, end = markers
-    if full_run and begin in body and end in body:
+    if begin in body and end in body:
         head, rest = body.split(begin, 1)
         tail = rest.split(end, 1)[1]
         with open(readme, 'w') as f:
             f.write(f'{head}{begin}\n{text}\n{end}{tail}')
+
+
+def side_effect_table(runs, full_run):
+    """guest/side_effects.c on our kernel and the reference, side by side."""
+    found = {}
+    for run_ in runs:
+        if run_.kernel not in ('patched', 'reference'):
+            continue
+        for (abi, name), (lines, _) in run_.sections().items():
+            if name != 'side_effects':
+                continue
+            for line in lines:
+                m = re.match(r'^side-effect (\S+) (-?\d+) \| (.*)$', line)
+                if m:
+                    key = (run_.target['name'], m.group(1), m.group(3))
+                    found.setdefault(key, {})[run_.kernel] = m.group(2)
+    if not found:
+        return
+    rows = ['| target | what a read did to the target | ours | reference |',
+            '| --- | --- | ---: | ---: |']
+    for (target, _, what), values in found.items():
+        rows.append(f'| {target} | {what} | {values.get("patched", "not run")} | '
+                    f'{values.get("reference", "not run")} |')
+    publish('side_effects.md', SIDE_EFFECTS, '\n'.join(rows), full_run)
 
 
 def stress_table(runs, command, full_run):
@@ -268,6 +298,7 @@ def cmd_check(args, abis, targets):
                     or (args.no_review and role is None))
     if role is None:
         matrix(runs, chosen, seconds, full_run)
+        side_effect_table(runs, full_run)
     stress_table(runs, args.cmd, full_run)
     ok = report(runs)
     print(f'total time {seconds:.0f} s')

@@ -97,6 +97,15 @@ def group_fuzz(target, kernel, ctx):
                     FUZZ_ARGS)
 
 
+def group_side_effects(target, kernel, ctx):
+    """What a read does to the target besides moving data, ours against
+    the reference's (a table in the README)."""
+    if kernel == 'base':
+        return []
+    return native_abi(target, 'side_effects', 'exit',
+                      os.path.join(TOP, 'guest/side_effects.c'))
+
+
 def group_race(target, kernel, ctx):
     return native_abi(target, 'cma_race', 'exit', os.path.join(TOP, 'stress/cma_race.c'),
                       ('-n', '3000'))
@@ -128,6 +137,7 @@ def group_kmemleak(target, kernel, ctx):
 
 GROUPS = {'probe': group_probe, 'selftests': group_selftests,
           'examples': group_examples, 'fuzz': group_fuzz, 'race': group_race,
+          'side_effects': group_side_effects,
           'failinj': group_failinj, 'trinity': group_trinity,
           'clients': group_clients, 'kmemleak': group_kmemleak}
 
