@@ -13,6 +13,7 @@
  * shares read-only over virtio-9p, with fresh tmpfs where programs write.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -22,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/swap.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +33,7 @@
 #define HOST_ROOT	"/host"
 #define HOST_TAG	"hostroot"	/* QEMU's mount_tag for the 9p share */
 #define KEEP_ASIDE	"/dev/.cma-keep" /* writable on every root we have */
+#define ZRAM_SIZE	"256M"	/* swap, so that tests can page memory out */
 
 static int mount_fs(const char *type, const char *dir)
 {
@@ -200,6 +203,47 @@ static void run_plan(FILE *plan)
 	}
 }
 
+static int write_str(const char *path, const char *what)
+{
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fputs(what, f) < 0;
+	return fclose(f) || ret ? -1 : 0;
+}
+
+/*
+ * Swap on zram where the kernel has it: a swap header (what mkswap writes:
+ * version 1, the last page, "SWAPSPACE2" ending the first page), then
+ * swapon().  Kernels without zram (UML) just go without.
+ */
+static void swap_on_zram(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned int *info;
+	char *header;
+	int fd;
+
+	if (access("/sys/block/zram0", F_OK))
+		return;
+	header = calloc(1, pg);
+	if (!header || write_str("/sys/block/zram0/disksize", ZRAM_SIZE)) {
+		printf("# cma-run: zram0: cannot size it: %s\n", strerror(errno));
+		return;
+	}
+	info = (unsigned int *)(header + 1024);
+	info[0] = 1;
+	info[1] = (256U << 20) / pg - 1;
+	memcpy(header + pg - 10, "SWAPSPACE2", 10);
+	fd = open("/dev/zram0", O_WRONLY);
+	if (fd < 0 || write(fd, header, pg) != pg || close(fd) ||
+	    swapon("/dev/zram0", 0))
+		printf("# cma-run: zram0: no swap: %s\n", strerror(errno));
+	free(header);
+}
+
 int main(void)
 {
 	FILE *plan;
@@ -215,6 +259,7 @@ int main(void)
 	if (!access("/sys/kernel/debug", F_OK))
 		mount_fs("debugfs", "/sys/kernel/debug");
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	swap_on_zram();
 	if (chdir("/tmp"))
 		printf("# cma-run: chdir /tmp: %s\n", strerror(errno));
 

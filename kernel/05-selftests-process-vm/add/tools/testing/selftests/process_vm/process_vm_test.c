@@ -8,7 +8,9 @@
  * written.  Yama ptrace_scope 3 lives in process_vm_yama3.c: it cannot be undone.
  */
 #define _GNU_SOURCE
+#include <linux/userfaultfd.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -2019,6 +2021,460 @@ TEST(transfers_mark_pages_accessed)
 	target_stop(&t);
 	munmap(lb, len);
 	munmap(touched_base, len);
+}
+
+/*
+ * Memory kinds a distribution kernel has: swap, KSM, memfd_secret(),
+ * soft-dirty, MADV_FREE, a second NUMA node, userfaultfd.  The target's
+ * KIND_PAGES pages at kind_base are mapped, untouched, before the fork, so
+ * that they are the target's own; target functions set them up.
+ */
+#define KIND_PAGES	8
+#define PM_SOFT_DIRTY	(1ULL << 55)
+#define PM_SWAPPED	(1ULL << 62)
+#define PM_PRESENT	(1ULL << 63)
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT	21
+#endif
+
+static unsigned char *kind_base;
+static size_t kind_len;
+
+static int kind_fill(void *seed)
+{
+	fill_pat(kind_base, kind_len, (unsigned int)(uintptr_t)seed);
+	return 0;
+}
+
+static int kind_madvise(void *advice)
+{
+	return madvise(kind_base, kind_len, (int)(uintptr_t)advice) ? errno : 0;
+}
+
+static int kind_clear_refs(void *what)
+{
+	return clear_refs(getpid(), what);
+}
+
+/* Pages of kind_base in @pid with any of pagemap's @bits, or -1 */
+static long kind_pagemap(pid_t pid, uint64_t bits)
+{
+	size_t ps = page_size(), i;
+	char path[64];
+	uint64_t e;
+	long n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < KIND_PAGES; i++) {
+		off_t at = (off_t)(((uintptr_t)kind_base / ps + i) * sizeof(e));
+
+		if (pread(fd, &e, sizeof(e), at) != sizeof(e)) {
+			n = -1;
+			break;
+		}
+		n += !!(e & bits);
+	}
+	close(fd);
+	return n;
+}
+
+static void kind_map(struct __test_metadata *_metadata, int prot)
+{
+	kind_len = KIND_PAGES * page_size();
+	kind_base = map_anon(kind_len, prot, MAP_NORESERVE);
+	ASSERT_TRUE(mapped(kind_base));
+}
+
+/* Read all of kind_base from @pid, 1 byte in, and check it against @seed */
+static void kind_read_check(struct __test_metadata *_metadata, pid_t pid,
+			    unsigned int seed, const char *what)
+{
+	unsigned char *lb = malloc(kind_len);
+	struct iovec l = { lb, kind_len - 2 }, r = { kind_base + 1, kind_len - 2 };
+
+	ASSERT_TRUE(lb != NULL);
+	EXPECT_EQ((ssize_t)kind_len - 2, pvm_call(CMA_READ, pid, &l, 1, &r, 1, 0))
+		TH_LOG("%s", what);
+	expect_pat(lb, kind_len - 2, 1, seed, what);
+	free(lb);
+}
+
+/* Write pattern @seed over all of kind_base in @pid, 1 byte in */
+static void kind_write(struct __test_metadata *_metadata, pid_t pid,
+		       unsigned int seed, const char *what)
+{
+	unsigned char *lb = malloc(kind_len);
+	struct iovec l = { lb + 1, kind_len - 2 }, r = { kind_base + 1, kind_len - 2 };
+
+	ASSERT_TRUE(lb != NULL);
+	fill_pat(lb, kind_len, seed);
+	EXPECT_EQ((ssize_t)kind_len - 2,
+		  pvm_call(CMA_WRITE, pid, &l, 1, &r, 1, 0))
+		TH_LOG("%s", what);
+	free(lb);
+}
+
+/* Pages swapped out with MADV_PAGEOUT are read and written as any others */
+TEST(swapped_out_pages)
+{
+	struct target t;
+
+	if (!pvm_available())
+		SKIP(return, CMA_ENOSYS_REASON);
+	kind_map(_metadata, PROT_READ | PROT_WRITE);
+	ASSERT_EQ(0, target_start(&t, kind_fill, (void *)40));
+	ASSERT_EQ(0, target_call(&t, kind_madvise, (void *)MADV_PAGEOUT));
+	if (kind_pagemap(t.pid, PM_SWAPPED) != KIND_PAGES) {
+		target_stop(&t);
+		SKIP(return, "no swap: MADV_PAGEOUT left the pages resident");
+	}
+	kind_read_check(_metadata, t.pid, 40, "read of swapped-out pages");
+	ASSERT_EQ(0, target_call(&t, kind_madvise, (void *)MADV_PAGEOUT));
+	kind_write(_metadata, t.pid, 41, "write onto swapped-out pages");
+	ASSERT_EQ(0, target_call(&t, kind_madvise, (void *)MADV_PAGEOUT));
+	kind_read_check(_metadata, t.pid, 41, "read back after swapping out");
+	target_stop(&t);
+	munmap(kind_base, kind_len);
+}
+
+/*
+ * A page written by writev after MADV_FREE is the target's data again and
+ * survives reclaim; one left alone may be dropped (reads as zero).
+ */
+TEST(madv_free_written_survives_reclaim)
+{
+	struct target t;
+
+	if (!pvm_available())
+		SKIP(return, CMA_ENOSYS_REASON);
+	kind_map(_metadata, PROT_READ | PROT_WRITE);
+	ASSERT_EQ(0, target_start(&t, kind_fill, (void *)42));
+	ASSERT_EQ(0, target_call(&t, kind_madvise, (void *)MADV_FREE));
+	kind_write(_metadata, t.pid, 43, "write onto MADV_FREE pages");
+	ASSERT_EQ(0, target_call(&t, kind_madvise, (void *)MADV_PAGEOUT));
+	kind_read_check(_metadata, t.pid, 43, "after reclaim");
+	target_stop(&t);
+	munmap(kind_base, kind_len);
+}
+
+/* A writev sets soft-dirty on exactly the pages it writes */
+TEST(soft_dirty_set_by_writev)
+{
+	size_t ps = page_size();
+	unsigned char byte = 0x99;
+	struct iovec l = { &byte, 1 }, r;
+	struct target t;
+
+	if (!pvm_available())
+		SKIP(return, CMA_ENOSYS_REASON);
+	kind_map(_metadata, PROT_READ | PROT_WRITE);
+	ASSERT_EQ(0, target_start(&t, kind_fill, (void *)44));
+	if (kind_pagemap(t.pid, PM_SOFT_DIRTY) != KIND_PAGES) {
+		target_stop(&t);
+		SKIP(return, "no soft-dirty tracking (CONFIG_MEM_SOFT_DIRTY)");
+	}
+	ASSERT_EQ(0, target_call(&t, kind_clear_refs, "4"));
+	EXPECT_EQ(0, kind_pagemap(t.pid, PM_SOFT_DIRTY));
+	kind_read_check(_metadata, t.pid, 44, "a read sets nothing");
+	EXPECT_EQ(0, kind_pagemap(t.pid, PM_SOFT_DIRTY));
+	r = (struct iovec){ kind_base + 2 * ps + 5, 1 };
+	EXPECT_EQ(1, pvm_call(CMA_WRITE, t.pid, &l, 1, &r, 1, 0));
+	EXPECT_EQ(1, kind_pagemap(t.pid, PM_SOFT_DIRTY));
+	target_stop(&t);
+	munmap(kind_base, kind_len);
+}
+
+static int kind_ksm_merge(void *arg)
+{
+	memset(kind_base, 0x77, kind_len);
+	return madvise(kind_base, kind_len, MADV_MERGEABLE) ? errno : 0;
+}
+
+static long ksm_stat(const char *name)
+{
+	char path[96], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/ksm/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return strtol(buf, NULL, 10);
+}
+
+static int ksm_set(const char *name, const char *value)
+{
+	char path[96];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/ksm/%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ret = write(fd, value, strlen(value)) == (ssize_t)strlen(value) ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+/* KSM-merged pages read as their content; a write copies in the target only */
+TEST_F_TIMEOUT(slow, ksm_merged_pages, 120)
+{
+	size_t ps = page_size();
+	unsigned char *lb = malloc(KIND_PAGES * ps);
+	struct iovec l, r;
+	struct target t;
+	int waited;
+
+	if (!pvm_available())
+		SKIP(return, CMA_ENOSYS_REASON);
+	if (ksm_stat("run") < 0)
+		SKIP(return, "no KSM (CONFIG_KSM)");
+	ASSERT_TRUE(lb != NULL);
+	kind_map(_metadata, PROT_READ | PROT_WRITE);
+	ASSERT_EQ(0, target_start(&t, kind_ksm_merge, NULL));
+	ASSERT_EQ(0, ksm_set("sleep_millisecs", "10"));
+	ASSERT_EQ(0, ksm_set("run", "1"));
+	for (waited = 0; waited < 600 && ksm_stat("pages_sharing") < KIND_PAGES - 1;
+	     waited++)
+		poll(NULL, 0, 100);
+	if (ksm_stat("pages_sharing") < KIND_PAGES - 1) {
+		target_stop(&t);
+		ksm_set("run", "2");
+		SKIP(return, "ksmd merged nothing in 60 s");
+	}
+	l = (struct iovec){ lb, KIND_PAGES * ps };
+	r = (struct iovec){ kind_base, KIND_PAGES * ps };
+	EXPECT_EQ((ssize_t)(KIND_PAGES * ps),
+		  pvm_call(CMA_READ, t.pid, &l, 1, &r, 1, 0));
+	expect_byte(lb, KIND_PAGES * ps, 0x77, "merged pages");
+	fill_pat(lb, ps, 45);
+	l = (struct iovec){ lb, ps };
+	r = (struct iovec){ kind_base + 3 * ps, ps };
+	EXPECT_EQ((ssize_t)ps, pvm_call(CMA_WRITE, t.pid, &l, 1, &r, 1, 0));
+	l = (struct iovec){ lb, KIND_PAGES * ps };
+	r = (struct iovec){ kind_base, KIND_PAGES * ps };
+	memset(lb, 0, KIND_PAGES * ps);
+	EXPECT_EQ((ssize_t)(KIND_PAGES * ps),
+		  pvm_call(CMA_READ, t.pid, &l, 1, &r, 1, 0));
+	expect_byte(lb, 3 * ps, 0x77, "merged pages before the written one");
+	expect_pat(lb + 3 * ps, ps, 0, 45, "the written page");
+	expect_byte(lb + 4 * ps, (KIND_PAGES - 4) * ps, 0x77,
+		    "merged pages after the written one");
+	target_stop(&t);
+	ksm_set("run", "2");
+	munmap(kind_base, kind_len);
+	free(lb);
+}
+
+#ifdef SYS_memfd_secret
+static int kind_secret(void *arg)
+{
+	int fd = syscall(SYS_memfd_secret, 0);
+	void *p;
+
+	if (fd < 0)
+		return errno;
+	if (ftruncate(fd, kind_len))
+		return errno;
+	p = mmap(kind_base, kind_len, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, fd, 0);
+	if (p == MAP_FAILED)
+		return errno;
+	memset(kind_base, 0x42, kind_len);
+	return 0;
+}
+#endif
+
+/* memfd_secret() memory is out of reach both ways */
+TEST(memfd_secret_efault)
+{
+	int err = ENOSYS;
+	struct target t;
+
+	if (!pvm_available())
+		SKIP(return, CMA_ENOSYS_REASON);
+	kind_map(_metadata, PROT_READ | PROT_WRITE);
+#ifdef SYS_memfd_secret
+	err = target_start(&t, kind_secret, NULL);
+#else
+	ASSERT_EQ(0, target_start(&t, NULL, NULL));
+#endif
+	if (err == ENOSYS || err == EINVAL) {
+		target_stop(&t);
+		SKIP(return, "no memfd_secret() (CONFIG_SECRETMEM, secretmem.enable=1)");
+	}
+	ASSERT_EQ(0, err);
+	expect_efault_all(_metadata, t.pid, kind_base, kind_len, "secret memory");
+	target_stop(&t);
+	munmap(kind_base, kind_len);
+}
+
+/* Pages on the other NUMA node are read and written as any others */
+static int kind_node1(void *arg)
+{
+	unsigned long mask = 2;	/* node 1 */
+
+	if (syscall(SYS_mbind, kind_base, kind_len, 2 /* MPOL_BIND */, &mask,
+		    sizeof(mask) * 8, 0))
+		return errno;
+	return kind_fill((void *)46);
+}
+
+TEST(other_numa_node)
+{
+	void *pages[KIND_PAGES];
+	int status[KIND_PAGES], i, on1 = 0;
+	struct target t;
+
+	if (!pvm_available())
+		SKIP(return, CMA_ENOSYS_REASON);
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(return, "one NUMA node");
+	kind_map(_metadata, PROT_READ | PROT_WRITE);
+	ASSERT_EQ(0, target_start(&t, kind_node1, NULL));
+	for (i = 0; i < KIND_PAGES; i++)
+		pages[i] = kind_base + i * page_size();
+	ASSERT_EQ(0, syscall(SYS_move_pages, t.pid, KIND_PAGES, pages, NULL,
+			     status, 0));
+	for (i = 0; i < KIND_PAGES; i++)
+		on1 += status[i] == 1;
+	EXPECT_EQ(KIND_PAGES, on1);
+	kind_read_check(_metadata, t.pid, 46, "read from node 1");
+	kind_write(_metadata, t.pid, 47, "write to node 1");
+	kind_read_check(_metadata, t.pid, 47, "read back from node 1");
+	target_stop(&t);
+	munmap(kind_base, kind_len);
+}
+
+/*
+ * A userfaultfd on kind_base in the target, missing mode, served by a
+ * thread that fills each faulting page with pattern 48 after @delay_ms;
+ * with a negative delay it never does.
+ */
+static int uffd_delay_ms;
+
+static void *uffd_serve(void *arg)
+{
+	size_t ps = page_size();
+	int uffd = (int)(intptr_t)arg;
+	unsigned char *page = malloc(ps);
+	struct uffd_msg msg;
+
+	fill_pat(page, ps, 48);
+	while (read(uffd, &msg, sizeof(msg)) == sizeof(msg)) {
+		struct uffdio_copy copy = {
+			.dst = msg.arg.pagefault.address & ~(uint64_t)(ps - 1),
+			.src = (uintptr_t)page,
+			.len = ps,
+		};
+
+		if (msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		if (uffd_delay_ms < 0)
+			pause();
+		poll(NULL, 0, uffd_delay_ms);
+		ioctl(uffd, UFFDIO_COPY, &copy);
+	}
+	return NULL;
+}
+
+static int kind_uffd(void *delay_ms)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.range = { (uintptr_t)kind_base, kind_len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	pthread_t th;
+	int uffd;
+
+	uffd_delay_ms = (int)(intptr_t)delay_ms;
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (uffd < 0)
+		return errno;
+	if (ioctl(uffd, UFFDIO_API, &api) || ioctl(uffd, UFFDIO_REGISTER, &reg))
+		return errno;
+	return pthread_create(&th, NULL, uffd_serve, (void *)(intptr_t)uffd);
+}
+
+static uint64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A missing page under userfaultfd: the call waits until it is resolved */
+TEST(userfaultfd_missing_waits)
+{
+	size_t ps = page_size();
+	unsigned char *lb = malloc(ps);
+	struct iovec l = { lb, ps }, r;
+	struct target t;
+	uint64_t start;
+	int err;
+
+	if (!pvm_available())
+		SKIP(return, CMA_ENOSYS_REASON);
+	ASSERT_TRUE(lb != NULL);
+	kind_map(_metadata, PROT_READ | PROT_WRITE);
+	err = target_start(&t, kind_uffd, (void *)300);
+	if (err == ENOSYS) {
+		target_stop(&t);
+		SKIP(return, "no userfaultfd (CONFIG_USERFAULTFD)");
+	}
+	ASSERT_EQ(0, err);
+	r = (struct iovec){ kind_base + 2 * ps, ps };
+	start = ms_now();
+	EXPECT_EQ((ssize_t)ps, pvm_call(CMA_READ, t.pid, &l, 1, &r, 1, 0));
+	EXPECT_LE(250, ms_now() - start);
+	expect_pat(lb, ps, 0, 48, "the page the handler supplied");
+	target_stop(&t);
+	munmap(kind_base, kind_len);
+	free(lb);
+}
+
+/* A fatal signal ends a wait on a userfaultfd page that is never resolved */
+TEST(userfaultfd_wait_ends_on_sigkill)
+{
+	size_t ps = page_size();
+	struct target t;
+	int status = 0, i;
+	pid_t reader;
+
+	if (!pvm_available())
+		SKIP(return, CMA_ENOSYS_REASON);
+	kind_map(_metadata, PROT_READ | PROT_WRITE);
+	if (target_start(&t, kind_uffd, (void *)-1) == ENOSYS) {
+		target_stop(&t);
+		SKIP(return, "no userfaultfd (CONFIG_USERFAULTFD)");
+	}
+	reader = fork();
+	ASSERT_LE(0, reader);
+	if (reader == 0) {
+		unsigned char byte;
+		struct iovec l = { &byte, 1 }, r = { kind_base + ps, 1 };
+
+		pvm_call(CMA_READ, t.pid, &l, 1, &r, 1, 0);
+		_exit(0);
+	}
+	poll(NULL, 0, 300);
+	EXPECT_EQ(0, waitpid(reader, &status, WNOHANG)) TH_LOG("did not wait");
+	kill(reader, SIGKILL);
+	for (i = 0; i < 200 && waitpid(reader, &status, WNOHANG) == 0; i++)
+		poll(NULL, 0, 10);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("reader still waiting 2 s after SIGKILL");
+	target_stop(&t);
+	munmap(kind_base, kind_len);
 }
 
 /* Targets */
