@@ -334,7 +334,7 @@ def review(trees, chosen):
     entry asks for (bisect: every patch builds; nocma: option off)."""
     patches = [p for p in format_patches(trees) if '0000-cover-letter' not in p]
     found = (quality.series_applies(trees, patches) + quality.checkpatch(trees, patches)
-             + quality.man_lint(TOP))
+             + quality.every_arch_wired(trees) + quality.man_lint(TOP))
     for target in chosen:
         found += quality.sparse_w1(trees, target)
         if 'bisect' in target.get('checks', []):

@@ -6,6 +6,7 @@ import re
 import subprocess
 
 import kbuild
+import tree
 from progress import StageError, run, stage
 
 CORE = 'mm/process_vm_access.o'
@@ -101,6 +102,39 @@ def man_lint(top):
     out = res.stderr.strip()
     found.append(('groff -ww -man man/process_vm_readv.2', res.returncode == 0 and not out,
                   out[:300]))
+    return found
+
+
+# Where an architecture says it has the calls: its syscall tables, the
+# unistd headers that number them, and its defconfigs' choice of the option.
+WIRING = re.compile(r'(syscall[^/]*\.tbl|unistd[^/]*\.h|defconfig)$')
+WIRING_ROW = r'process_vm_(readv|writev)|CROSS_MEMORY_ATTACH'
+
+
+def wiring_rows(trees, ref):
+    """{file: sorted CMA lines} of the wiring files of a branch."""
+    res = subprocess.run(['git', '-C', trees.repo, 'grep', '-E', WIRING_ROW, ref,
+                          '--', 'arch', 'include/uapi'], capture_output=True, text=True)
+    found = {}
+    for line in res.stdout.splitlines():
+        path, text = line.split(':', 2)[1:]
+        if WIRING.search(path):
+            found.setdefault(path, []).append(text)
+    return {path: sorted(rows) for path, rows in found.items()}
+
+
+def every_arch_wired(trees):
+    """For every syscall table, unistd header and defconfig of the tree, the
+    patched tree's CMA rows equal the reference's: no architecture left out."""
+    want = wiring_rows(trees, tree.BRANCH['reference'])
+    have = wiring_rows(trees, tree.BRANCH['patched'])
+    found = []
+    for path in sorted(set(want) | set(have)):
+        arch = path.split('/')[1] if path.startswith('arch/') else 'asm-generic'
+        ok = want.get(path) == have.get(path)
+        why = '' if ok else (f'reference {want.get(path, "none")} | '
+                             f'patched {have.get(path, "none")}')[:400]
+        found.append((f'{arch}: {path} wires the calls as the reference does', ok, why))
     return found
 
 

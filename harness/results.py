@@ -132,7 +132,7 @@ def compare_fuzz(label, ours, reference, plan):
 
 
 # Programs of kind exit that are examples, not stress: left out of the table.
-NOT_STRESS = ('man_example', 'cma_demo', 'kmemleak_clear')
+NOT_STRESS = ('man_example', 'cma_demo', 'kmemleak_clear', 'side_effects')
 # The line each stress program ends with, saying how much it did.
 SUMMARY = re.compile(r'^(cma-fuzz|cma-race|cma-failinj|kmemleak|trinity): .*\d')
 
