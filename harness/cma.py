@@ -42,7 +42,7 @@ def load_targets():
         # "like": a variant of another target, naming only what differs.
         target = dict(data['target'][entry['like']]) if 'like' in entry else {}
         target.update(entry, name=name)
-        target.setdefault('kernels', list(tree.KERNELS))
+        target.setdefault('kernels', list(tree.DEFAULT_KERNELS))
         targets[name] = target
     return data['abi'], targets
 
@@ -184,7 +184,8 @@ def matrix(runs, chosen, seconds, full_run):
     """The README's test matrix, one row per target, from this run's results."""
     by_label = {run_.label: counts(run_.found) for run_ in runs}
     rows = ['| target | kernel arch | ABIs run | patched: passed / failed / skipped '
-            '| reference | base (ENOSYS expected) |', '| --- | --- | --- | --- | --- | --- |']
+            '| pinning (patches 1-6) | reference | base (ENOSYS expected) |',
+            '| --- | --- | --- | --- | --- | --- | --- |']
     for target in chosen:
         cells = []
         for kernel in tree.KERNELS:

@@ -21,8 +21,14 @@ IDENTITY = {'GIT_AUTHOR_NAME': 'CMA project', 'GIT_AUTHOR_EMAIL': 'cma@localhost
             'GIT_COMMITTER_NAME': 'CMA project', 'GIT_COMMITTER_EMAIL': 'cma@localhost',
             'GIT_AUTHOR_DATE': '2026-01-01T00:00:00Z',
             'GIT_COMMITTER_DATE': '2026-01-01T00:00:00Z'}
-KERNELS = ('patched', 'reference', 'base')
-BRANCH = {'reference': 'upstream', 'base': 'base', 'patched': 'patched'}
+# pinning: the series without its fast path (up to, not including, the
+# patch folder named by FAST_PATH), so that the plain implementation of
+# patch 1 is booted and tested on its own.
+KERNELS = ('patched', 'pinning', 'reference', 'base')
+DEFAULT_KERNELS = ('patched', 'reference', 'base')
+BRANCH = {'reference': 'upstream', 'base': 'base', 'patched': 'patched',
+          'pinning': 'pinning'}
+FAST_PATH = 'mm-direct-copy'
 
 
 def git(repo, *args, env=None, text=True):
@@ -146,8 +152,10 @@ class Trees:
                 series_hash, self._rev('patched')]:
             return
         with stage('series', f'apply {len(self.patch_dirs())} patches to base'):
-            head = self._commit_series(base_head)
+            commits = self._commit_series(base_head)
+            head = commits[-1][1]
             git(self.repo, 'branch', '-f', 'patched', head)
+            git(self.repo, 'branch', '-f', 'pinning', self._before_fast_path(commits))
             with open(stamp, 'w') as f:
                 f.write(f'{series_hash} {head}\n')
 
@@ -157,17 +165,31 @@ class Trees:
         return res.stdout.strip()
 
     def _commit_series(self, parent):
-        """Each kernel/NN-*/ becomes one commit: add/ files, then edit.diff."""
+        """Each kernel/NN-*/ becomes one commit: add/ files, then edit.diff.
+        Returns [(patch folder, commit)] in order."""
         index = os.path.join(self.root, 'series.index')
         env = {'GIT_INDEX_FILE': index}
         git(self.repo, 'read-tree', parent, env=env)
+        commits = []
         for pdir in self.patch_dirs():
             self._stage_patch(pdir, env)
             tree = git(self.repo, 'write-tree', env=env)
             parent = git(self.repo, 'commit-tree', tree, '-p', parent,
                          '-F', os.path.join(pdir, 'message'), env=env)
+            commits.append((pdir, parent))
         os.remove(index)
-        return parent
+        return commits
+
+    @staticmethod
+    def _before_fast_path(commits):
+        """The commit of the last patch before the fast path's."""
+        for i, (pdir, _) in enumerate(commits):
+            if os.path.basename(pdir).endswith(FAST_PATH):
+                if i == 0:
+                    break
+                return commits[i - 1][1]
+        raise StageError(f'series: no patch folder ending in {FAST_PATH} after the '
+                         'first: the pinning kernel needs one')
 
     def _stage_patch(self, pdir, env):
         add = os.path.join(pdir, 'add')
