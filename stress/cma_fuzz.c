@@ -15,9 +15,15 @@
  *   rw 8 | hole 1 | rw 3 | none 1 | rw 4 | ro 2 | rw 2 | hole 2 |
  *   file rw 2 | file ro 1 | file rw 2 (last one holds EOF) | file past EOF 1 |
  *   none 1 | zero 4 | rw 3 | THP T (2 MiB aligned, MADV_HUGEPAGE) |
- *   rw 3 | ro 1 | rw 2 | none 1 | rw 2 | zero 2 | hole 1
+ *   rw 3 | ro 1 | rw 2 | none 1 | rw 2 | zero 2 | swap 3 | ksm 3 | node1 2 |
+ *   hole 1
  *
- * "zero" pages are anonymous rw memory that is never written; file pages
+ * "zero" pages are anonymous rw memory that is never written; "swap" pages
+ * are paged out (MADV_PAGEOUT) after every restore and full rehash; "ksm"
+ * pages all hold the same content and are MADV_MERGEABLE with ksmd running;
+ * "node1" pages are bound to NUMA node 1.  Whether the kernel managed to
+ * swap, merge or bind them changes no result, only the paths a call takes.
+ * File pages
  * are a MAP_PRIVATE mapping of a fresh /tmp file of exactly 4 pages plus a
  * third of a page.  Every other page holds a pattern derived from (region,
  * page index, word index).  The region sits inside a PROT_NONE reservation
@@ -73,6 +79,10 @@
 #define MAX_GEN		1030	/* most iovecs ever generated for one array */
 #define VERIFY_EVERY	50
 #define FILE_FULL	4	/* whole pages in the backing file */
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT	21
+#endif
+#define MPOL_BIND	2
 
 #define CMD_EXIT	0
 #define CMD_UPDATE	1
@@ -92,7 +102,8 @@
 #define PR_SET_PTRACER_ANY ((unsigned long)-1)
 #endif
 
-enum kind { K_HOLE, K_NONE, K_RO, K_RW, K_ZERO, K_THP, K_FRW, K_FRO, K_FEOF };
+enum kind { K_HOLE, K_NONE, K_RO, K_RW, K_ZERO, K_THP, K_FRW, K_FRO, K_FEOF,
+	    K_SWAP, K_KSM, K_NODE1 };
 
 struct seg {
 	unsigned char kind;
@@ -106,7 +117,7 @@ static const struct seg layout[] = {
 	{ K_NONE, 1 }, { K_ZERO, 4 }, { K_RW, 3 },
 	{ K_THP, 0 },
 	{ K_RW, 3 }, { K_RO, 1 }, { K_RW, 2 }, { K_NONE, 1 }, { K_RW, 2 },
-	{ K_ZERO, 2 }, { K_HOLE, 1 },
+	{ K_ZERO, 2 }, { K_SWAP, 3 }, { K_KSM, 3 }, { K_NODE1, 2 }, { K_HOLE, 1 },
 };
 #define NSEG	(sizeof(layout) / sizeof(layout[0]))
 
@@ -294,6 +305,13 @@ static void page_restore(struct region *r, size_t i)
 		if (mprotect(a, pg, k == K_RO ? PROT_READ : PROT_NONE))
 			die("mprotect");
 		break;
+	case K_KSM:
+		fill_page(a, r->id, r->fpage[i]);
+		break;
+	case K_SWAP:
+		fill_page(a, r->id, i);
+		madvise(a, pg, MADV_PAGEOUT);	/* no swap: stays, same data */
+		break;
 	default:
 		fill_page(a, r->id, i);
 		break;
@@ -330,6 +348,16 @@ static uint64_t region_update(struct region *r)
 	return s;
 }
 
+/* Page the swap pages out again (a full rehash read them in). */
+static void region_pageout(struct region *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->npages; i++)
+		if (r->kind[i] == K_SWAP)
+			madvise(r->base + i * pg, pg, MADV_PAGEOUT);
+}
+
 /* Rehash every page; return the checksum; restore changed pages. */
 static uint64_t region_full(struct region *r)
 {
@@ -343,7 +371,16 @@ static uint64_t region_full(struct region *r)
 		if (r->h[i] != r->p[i])
 			page_restore(r, i);
 	memset(r->dirty, 0, r->dbytes);
+	region_pageout(r);
 	return s;
+}
+
+/* Bind to NUMA node 1 where there is one; elsewhere the pages stay local. */
+static void bind_node1(void *a, size_t len)
+{
+	unsigned long mask = 2;
+
+	syscall(SYS_mbind, a, len, MPOL_BIND, &mask, sizeof(mask) * 8, 0);
 }
 
 static void region_init(struct region *r, unsigned int id, int fd)
@@ -382,7 +419,8 @@ static void region_init(struct region *r, unsigned int id, int fd)
 		r->bound[r->nbound++] = n;
 		for (j = 0; j < np; j++) {
 			r->kind[n + j] = k;
-			r->fpage[n + j] = fp + j;
+			/* ksm pages all take the pattern of their first page */
+			r->fpage[n + j] = k == K_KSM ? n : fp + j;
 		}
 		switch (k) {
 		case K_HOLE:
@@ -407,9 +445,14 @@ static void region_init(struct region *r, unsigned int id, int fd)
 				die("mmap anon");
 			if (k == K_THP)
 				madvise(a, np * pg, MADV_HUGEPAGE);
+			if (k == K_NODE1)
+				bind_node1(a, np * pg);
 			if (k != K_ZERO)
 				for (j = 0; j < np; j++)
-					fill_page(a + j * pg, id, n + j);
+					fill_page(a + j * pg, id,
+						  k == K_KSM ? n : n + j);
+			if (k == K_KSM)
+				madvise(a, np * pg, MADV_MERGEABLE);
 			if (k == K_RO && mprotect(a, np * pg, PROT_READ))
 				die("mprotect");
 			if (k == K_NONE) {
@@ -429,6 +472,19 @@ static void region_init(struct region *r, unsigned int id, int fd)
 		r->sum += pmix(j, r->h[j]);
 	}
 	r->psum = r->sum;
+	region_pageout(r);
+}
+
+/* ksmd merges the ksm pages in the background, where there is a ksmd. */
+static void ksm_start(void)
+{
+	int fd = open("/sys/kernel/mm/ksm/run", O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, "1", 1) != 1)
+			fprintf(stderr, "cma-fuzz: note: ksmd not started\n");
+		close(fd);
+	}
 }
 
 static int make_file(void)
@@ -828,6 +884,7 @@ int main(int argc, char **argv)
 	rng.s = mix64(seed ^ 0x636d612d66757a7aULL);
 
 	/* Every mapping is made before fork(); nothing is mapped later. */
+	ksm_start();
 	fd = make_file();
 	region_init(&rem, 2, fd);
 	region_init(&loc, 1, fd);
