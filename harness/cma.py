@@ -34,17 +34,31 @@ BOOT_TIMEOUT = 1200
 BENCH_PACKAGES = ['gnuplot-nox']
 
 
+TARGET_KEYS = ('arch', 'cross', 'fragments', 'image', 'abis', 'plan', 'packages')
+
+
 def load_targets():
-    with open(os.path.join(TOP, 'targets', 'targets.toml'), 'rb') as f:
-        data = tomllib.load(f)
+    path = os.path.join(TOP, 'targets', 'targets.toml')
+    try:
+        with open(path, 'rb') as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise StageError(f'{path}: {err}', stage='targets') from err
     targets = {}
-    for name, entry in data['target'].items():
+    for name, entry in data.get('target', {}).items():
         # "like": a variant of another target, naming only what differs.
+        if entry.get('like', name) not in data['target']:
+            raise StageError(f'{path}: target {name} is like {entry["like"]}, which is '
+                             'not a target', stage='targets')
         target = dict(data['target'][entry['like']]) if 'like' in entry else {}
         target.update(entry, name=name)
         target.setdefault('kernels', list(tree.DEFAULT_KERNELS))
+        missing = [k for k in TARGET_KEYS if k not in target]
+        if missing:
+            raise StageError(f'{path}: target {name} lacks {", ".join(missing)}',
+                             stage='targets')
         targets[name] = target
-    return data['abi'], targets
+    return data.get('abi', {}), targets
 
 
 def packages(abis, targets):
@@ -94,8 +108,9 @@ def boot_and_judge(trees, abis, target, kernel, plan=None):
     src = trees.checkout(kernel)
     image = kbuild.build(target, kernel, src)
     if plan is None:
-        ctx = {'selftests': selftests(trees), 'man_example': man_example()}
-        plan = guest.programs(target, kernel, ctx)
+        with stage('programs', f'{target["name"]}/{kernel}: the plan'):
+            ctx = {'selftests': selftests(trees), 'man_example': man_example()}
+            plan = guest.programs(target, kernel, ctx)
     initramfs = guest.build_initramfs(target, kernel, plan, abis)
     log = os.path.join(LOGS, f'{target["name"]}-{kernel}.console.log')
     console, problem = qemu.boot(target, kernel, image, initramfs, log,
@@ -109,7 +124,12 @@ def boot_and_judge(trees, abis, target, kernel, plan=None):
 
 
 # What the differential's reference output depends on besides the kernel.
-FUZZER_SOURCES = ('stress/cma_fuzz.c', 'stress/rng.h')
+FUZZER_SOURCES = ('stress/cma_fuzz.c', 'stress/rng.h', 'harness/guest.py')
+
+
+def complete_log(log):
+    """A console log of a boot that reached its end."""
+    return os.path.exists(log) and qemu.END_MARKER in open(log, errors='replace').read()
 
 
 def earlier_references(trees, abis, runs, targets):
@@ -125,7 +145,7 @@ def earlier_references(trees, abis, runs, targets):
             continue
         booted.add(f'{like}/reference')
         log = os.path.join(LOGS, f'{like}-reference.console.log')
-        if os.path.exists(log) and os.path.getmtime(log) > max(
+        if complete_log(log) and os.path.getmtime(log) > max(
                 os.path.getmtime(os.path.join(TOP, p)) for p in FUZZER_SOURCES):
             found.append(Run(targets[like], 'reference', [], [], log))
         else:
@@ -207,9 +227,11 @@ def matrix(runs, chosen, seconds, full_run):
 
 
 def publish(name, markers, text, full_run):
-    """Write a table under build/, and into the README between its markers
-    when the whole matrix ran."""
-    with open(writable(os.path.join(TOP, 'build', name)), 'w') as f:
+    """Write a table under build/, and into the README between its markers,
+    when the whole matrix ran; a partial run's table goes to build/partial/
+    (the cover letter takes only whole runs' tables)."""
+    where = os.path.join(TOP, 'build', name if full_run else os.path.join('partial', name))
+    with open(writable(where), 'w') as f:
         f.write(text + '\n')
     if not full_run:
         return
@@ -300,6 +322,8 @@ def cmd_check(args, abis, targets):
     if role is None:
         matrix(runs, chosen, seconds, full_run)
         side_effect_table(runs, full_run)
+        if full_run:
+            format_patches(trees)  # the cover letter with this run's matrix
     stress_table(runs, args.cmd, full_run)
     ok = report(runs)
     print(f'total time {seconds:.0f} s')
@@ -425,13 +449,24 @@ def main():
     bench_ = sub.add_parser('bench')
     bench_.add_argument('-m', '--modes', nargs='*', choices=list(bench.MODES))
     args = parser.parse_args()
-    abis, targets = load_targets()
     handler = {'check': cmd_check, 'stress': cmd_check, 'demo': cmd_demo, 'patches': cmd_patches,
                'bench': cmd_bench, 'install': cmd_install}[args.cmd]
     try:
+        abis, targets = load_targets()
+        check_target_names(args, targets)
         return handler(args, abis, targets)
     except BaseException as err:  # noqa: B902 - every failure ends in one line
         return report_failure(err, LOGS)
+
+
+def check_target_names(args, targets):
+    """-t names booted targets that exist; UML is for make bench only."""
+    for name in getattr(args, 'targets', None) or []:
+        if name not in targets:
+            raise StageError(f'no target {name} in targets/targets.toml (targets: '
+                             f'{", ".join(sorted(targets))})', stage='targets')
+        if targets[name].get('boot') == 'uml':
+            raise StageError(f'target {name} boots only in make bench', stage='targets')
 
 
 if __name__ == '__main__':

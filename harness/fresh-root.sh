@@ -36,7 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[ "$(id -u)" = 0 ] || { current=setup; fail "not root: debootstrap and chroot need root"; }
+[ "$(id -u)" = 0 ] || { echo "error: [setup] not root: debootstrap and chroot need root" >&2; exit 1; }
 mkdir -p "$fresh"
 : > "$log"
 

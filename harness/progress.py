@@ -42,6 +42,9 @@ def stage(name, what=''):
     except subprocess.CalledProcessError as err:
         raise StageError(f'command failed ({err.returncode}): '
                          f'{" ".join(map(str, err.cmd))}') from err
+    except OSError as err:
+        # No space, no permission (a build/ left by root), a file gone.
+        raise StageError(f'{err.filename or ""}: {err.strerror}') from err
     except BaseException as err:
         # A harness bug or an interrupt: remember where, for the one line.
         if not hasattr(err, 'stage'):
@@ -55,7 +58,11 @@ def run(cmd, log=None, append=False, **kw):
     """Run a command; with a log, send its output there (after what the log
     holds, with append) and name the log on failure."""
     if log is None:
-        return spawn(cmd, check=True, **kw)
+        try:
+            return spawn(cmd, check=True, **kw)
+        except subprocess.CalledProcessError as err:
+            raise StageError(f'{os.path.basename(cmd[0])} failed (exit status '
+                             f'{err.returncode}): {" ".join(map(str, cmd))[:200]}') from err
     with open(writable(log), 'a' if append else 'w') as out:
         res = spawn(cmd, stdout=out, stderr=subprocess.STDOUT, **kw)
     if res.returncode:
@@ -87,6 +94,10 @@ def report_failure(err, logdir):
               file=sys.stderr, flush=True)
         return 2
     where = getattr(err, 'stage', None) or 'harness'
+    if isinstance(err, OSError):
+        print(f'error: [{where}] {err.filename or ""}: {err.strerror}', file=sys.stderr,
+              flush=True)
+        return 2
     if isinstance(err, KeyboardInterrupt):
         print(f'error: [{where}] interrupted', file=sys.stderr, flush=True)
         return 130

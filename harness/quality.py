@@ -41,6 +41,7 @@ def sparse_w1(trees, target):
     """make C=2 W=1 on the core file, in the patched kernel's build directory."""
     src = trees.checkout('patched')
     out = kbuild.out_dir(target, 'patched')
+    kbuild.configure(target, 'patched', src, out, os.path.join(out, 'build.log'))
     cmd = kbuild.make_args(target, src, out) + ['C=2', 'W=1', CORE]
     cmd.remove('-s')
     with stage('sparse', f'{target["name"]}: C=2 W=1 {CORE}'):
