@@ -98,10 +98,10 @@ static size_t pvm_copy_pages(struct pvm_copy *pc, size_t offset, size_t len)
  * Pins as many pages as the batch array holds, but never more than @len
  * needs, so that no remote page is faulted in that will not be copied.
  *
- * Return: bytes copied, fewer than @len if the pin came back short; -EFAULT if nothing could be pinned or a local
- * buffer faulted (what was copied before the fault stays accounted in the
- * local iter); -EINTR if a fatal signal interrupted the wait for the
- * remote mmap_lock.
+ * Return: bytes copied, fewer than @len if the pin came back short;
+ * -EFAULT if nothing could be pinned or a local buffer faulted (what was
+ * copied before the fault stays accounted in the local iter); -EINTR if a
+ * fatal signal interrupted the wait for the remote mmap_lock.
  */
 static ssize_t pvm_copy_batch(struct pvm_copy *pc, unsigned long addr,
 			      size_t len)

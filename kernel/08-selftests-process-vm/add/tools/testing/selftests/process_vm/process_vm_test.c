@@ -1929,7 +1929,7 @@ TEST(vvar_efault)
 }
 
 /* Write @what to /proc/@pid/clear_refs; 0, or -1 if that cannot be done */
-static int clear_refs(pid_t pid, const char *what)
+static int write_clear_refs(pid_t pid, const char *what)
 {
 	char path[64];
 	int fd, ret;
@@ -1953,7 +1953,7 @@ static size_t touched_len;
 static int touched_fill(void *arg)
 {
 	memset(touched_base, 0x5a, touched_len);
-	return clear_refs(getpid(), "1");
+	return write_clear_refs(getpid(), "1");
 }
 
 /* kB of the smaps field @field ("Referenced:") of @pid's VMA holding @addr */
@@ -1995,7 +1995,7 @@ TEST(transfers_mark_pages_accessed)
 
 	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
-	if (clear_refs(getpid(), "1"))
+	if (write_clear_refs(getpid(), "1"))
 		SKIP(return, "no /proc/PID/clear_refs (CONFIG_PROC_PAGE_MONITOR)");
 	/*
 	 * Untouched before the fork, so the target's pages are its own, and
@@ -2030,9 +2030,9 @@ TEST(transfers_mark_pages_accessed)
  * that they are the target's own; target functions set them up.
  */
 #define KIND_PAGES	8
-#define PM_SOFT_DIRTY	(1ULL << 55)
-#define PM_SWAPPED	(1ULL << 62)
-#define PM_PRESENT	(1ULL << 63)
+#define PM_SOFT_DIRTY	0x0080000000000000ULL	/* bit 55 */
+#define PM_SWAPPED	0x4000000000000000ULL	/* bit 62 */
+#define PM_PRESENT	0x8000000000000000ULL	/* bit 63 */
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT	21
 #endif
@@ -2053,7 +2053,7 @@ static int kind_madvise(void *advice)
 
 static int kind_clear_refs(void *what)
 {
-	return clear_refs(getpid(), what);
+	return write_clear_refs(getpid(), what);
 }
 
 /* Pages of kind_base in @pid with any of pagemap's @bits, or -1 */
@@ -2096,7 +2096,7 @@ static void kind_read_check(struct __test_metadata *_metadata, pid_t pid,
 	unsigned char *lb = malloc(kind_len);
 	struct iovec l = { lb, kind_len - 2 }, r = { kind_base + 1, kind_len - 2 };
 
-	ASSERT_TRUE(lb != NULL);
+	ASSERT_FALSE(!lb);
 	EXPECT_EQ((ssize_t)kind_len - 2, pvm_call(CMA_READ, pid, &l, 1, &r, 1, 0))
 		TH_LOG("%s", what);
 	expect_pat(lb, kind_len - 2, 1, seed, what);
@@ -2110,7 +2110,7 @@ static void kind_write(struct __test_metadata *_metadata, pid_t pid,
 	unsigned char *lb = malloc(kind_len);
 	struct iovec l = { lb + 1, kind_len - 2 }, r = { kind_base + 1, kind_len - 2 };
 
-	ASSERT_TRUE(lb != NULL);
+	ASSERT_FALSE(!lb);
 	fill_pat(lb, kind_len, seed);
 	EXPECT_EQ((ssize_t)kind_len - 2,
 		  pvm_call(CMA_WRITE, pid, &l, 1, &r, 1, 0))
@@ -2236,7 +2236,7 @@ TEST_F_TIMEOUT(slow, ksm_merged_pages, 120)
 		SKIP(return, CMA_ENOSYS_REASON);
 	if (ksm_stat("run") < 0)
 		SKIP(return, "no KSM (CONFIG_KSM)");
-	ASSERT_TRUE(lb != NULL);
+	ASSERT_FALSE(!lb);
 	kind_map(_metadata, PROT_READ | PROT_WRITE);
 	ASSERT_EQ(0, target_start(&t, kind_ksm_merge, NULL));
 	ASSERT_EQ(0, ksm_set("sleep_millisecs", "10"));
@@ -2424,7 +2424,7 @@ TEST(userfaultfd_missing_waits)
 
 	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
-	ASSERT_TRUE(lb != NULL);
+	ASSERT_FALSE(!lb);
 	kind_map(_metadata, PROT_READ | PROT_WRITE);
 	err = target_start(&t, kind_uffd, (void *)300);
 	if (err == ENOSYS) {
