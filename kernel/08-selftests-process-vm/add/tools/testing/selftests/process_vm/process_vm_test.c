@@ -2082,6 +2082,25 @@ static long kind_pagemap(pid_t pid, uint64_t bits)
 	return n;
 }
 
+/*
+ * MADV_PAGEOUT skips pages still in another CPU's LRU batch: ask again,
+ * a few times, until every page is out.  Returns the pages swapped out.
+ */
+static long kind_pageout(struct target *t)
+{
+	long out = 0;
+	int i;
+
+	for (i = 0; i < 20 && out != KIND_PAGES; i++) {
+		if (target_call(t, kind_madvise, (void *)MADV_PAGEOUT))
+			return -1;
+		out = kind_pagemap(t->pid, PM_SWAPPED);
+		if (out != KIND_PAGES)
+			poll(NULL, 0, 50);
+	}
+	return out;
+}
+
 static void kind_map(struct __test_metadata *_metadata, int prot)
 {
 	kind_len = KIND_PAGES * page_size();
@@ -2127,15 +2146,14 @@ TEST(swapped_out_pages)
 		SKIP(return, CMA_ENOSYS_REASON);
 	kind_map(_metadata, PROT_READ | PROT_WRITE);
 	ASSERT_EQ(0, target_start(&t, kind_fill, (void *)40));
-	ASSERT_EQ(0, target_call(&t, kind_madvise, (void *)MADV_PAGEOUT));
-	if (kind_pagemap(t.pid, PM_SWAPPED) != KIND_PAGES) {
+	if (kind_pageout(&t) != KIND_PAGES) {
 		target_stop(&t);
 		SKIP(return, "no swap: MADV_PAGEOUT left the pages resident");
 	}
 	kind_read_check(_metadata, t.pid, 40, "read of swapped-out pages");
-	ASSERT_EQ(0, target_call(&t, kind_madvise, (void *)MADV_PAGEOUT));
+	EXPECT_EQ(KIND_PAGES, kind_pageout(&t));
 	kind_write(_metadata, t.pid, 41, "write onto swapped-out pages");
-	ASSERT_EQ(0, target_call(&t, kind_madvise, (void *)MADV_PAGEOUT));
+	EXPECT_EQ(KIND_PAGES, kind_pageout(&t));
 	kind_read_check(_metadata, t.pid, 41, "read back after swapping out");
 	target_stop(&t);
 	munmap(kind_base, kind_len);
