@@ -13,6 +13,7 @@ import time
 import traceback
 from contextlib import contextmanager
 
+
 class StageError(Exception):
     """A stage failed.  cause: one line; log: the file that says more;
     detail: lines worth showing before the error line (a log's tail)."""

@@ -5,7 +5,7 @@ import shlex
 import subprocess
 import time
 
-from progress import StageError, stage, writable
+from progress import spawn, stage, writable
 
 END_MARKER = '# cma-run: done'
 TAIL_LINES = 40
@@ -71,12 +71,10 @@ def run_console(cmd, label, log, timeout):
         start = time.monotonic()
         with open(log, 'w') as out:
             try:
-                subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                               stderr=subprocess.STDOUT, timeout=timeout)
+                spawn(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                      stderr=subprocess.STDOUT, timeout=timeout)
             except subprocess.TimeoutExpired:
                 problem = f'timed out after {timeout} s'
-            except FileNotFoundError as err:
-                raise StageError(f'{cmd[0]}: command not found', log=log + '.cmd') from err
         console = open(log, errors='replace').read()
         if problem is None and END_MARKER not in console:
             problem = (f'guest ended after {time.monotonic() - start:.0f} s '

@@ -188,8 +188,8 @@ class Trees:
                 if i == 0:
                     break
                 return commits[i - 1][1]
-        raise StageError(f'series: no patch folder ending in {FAST_PATH} after the '
-                         'first: the pinning kernel needs one')
+        raise StageError(f'no patch folder ending in {FAST_PATH} after the first: '
+                         'the pinning kernel needs one')
 
     def _stage_patch(self, pdir, env):
         add = os.path.join(pdir, 'add')
