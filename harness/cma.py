@@ -81,12 +81,18 @@ def man_example():
     return out
 
 
+# The UAPI header of the flags, exported beside the selftests: an include
+# directory holding just it, as kselftest's KHDR_INCLUDES would provide it.
+UAPI_HEADER = 'include/uapi/linux/process_vm_access.h'
+
+
 def selftests(trees):
     """The patched tree's selftests, the same binaries for every kernel."""
     dest = os.path.join(TOP, 'build', 'selftests')
     trees.export('patched', ['tools/testing/selftests/process_vm',
                              'tools/testing/selftests/kselftest.h',
-                             'tools/testing/selftests/kselftest_harness.h'], dest)
+                             'tools/testing/selftests/kselftest_harness.h',
+                             UAPI_HEADER], dest)
     return os.path.join(dest, 'tools/testing/selftests')
 
 
@@ -109,7 +115,8 @@ def boot_and_judge(trees, abis, target, kernel, plan=None):
     image = kbuild.build(target, kernel, src)
     if plan is None:
         with stage('programs', f'{target["name"]}/{kernel}: the plan'):
-            ctx = {'selftests': selftests(trees), 'man_example': man_example()}
+            ctx = {'selftests': selftests(trees), 'man_example': man_example(),
+                   'uapi': os.path.join(TOP, 'build', 'selftests', 'include', 'uapi')}
             plan = guest.programs(target, kernel, ctx)
     initramfs = guest.build_initramfs(target, kernel, plan, abis)
     log = os.path.join(LOGS, f'{target["name"]}-{kernel}.console.log')
@@ -117,7 +124,8 @@ def boot_and_judge(trees, abis, target, kernel, plan=None):
                                  target.get('timeout', BOOT_TIMEOUT),
                                  host_root=guest.needs_host_root(plan))
     label = f'{target["name"]}/{kernel}'
-    found = results.judge(console, plan, label, kernel == 'base')
+    found = results.judge(console, plan, label, kernel == 'base',
+                          claims_flags=kernel == 'patched')
     if problem:
         found.append(results.Result(f'{label}/boot', 'fail', problem))
     return Run(target, kernel, plan, found, log)

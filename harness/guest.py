@@ -75,7 +75,7 @@ def group_selftests(target, kernel, ctx):
     suite = sorted(glob.glob(os.path.join(ctx['selftests'], 'process_vm', '*.c')))
     return [prog for src in suite
             for prog in each_abi(target, os.path.basename(src)[:-2], 'selftest', src,
-                                 includes=[ctx['selftests']])]
+                                 includes=[ctx['selftests'], ctx['uapi']])]
 
 
 def group_examples(target, kernel, ctx):

@@ -51,8 +51,13 @@ def durations(console):
     return found
 
 
-def judge_tap(prefix, lines, status, base):
-    """One result per TAP line.  On base, only a skip naming ENOSYS passes."""
+# How process_vm_flags.c skips a test of a flag the kernel rejects.
+FLAG_SKIP = 'kernel without the flag'
+
+
+def judge_tap(prefix, lines, status, base, claims_flags=False):
+    """One result per TAP line.  On base, only a skip naming ENOSYS passes;
+    on a kernel that claims the flags, a skip for lacking one fails."""
     results = []
     running = ''
     for line in lines:
@@ -71,6 +76,8 @@ def judge_tap(prefix, lines, status, base):
             ok = skipped and 'ENOSYS' in (m.group(4) or '')
             results.append(Result(name, 'pass' if ok else 'fail',
                                   '' if ok else 'base kernel: expected a skip for ENOSYS'))
+        elif skipped and claims_flags and FLAG_SKIP in (m.group(4) or ''):
+            results.append(Result(name, 'fail', f'our kernel claims the flag: {m.group(4)}'))
         elif skipped:
             results.append(Result(name, 'skip', m.group(4)))
         else:
@@ -160,7 +167,7 @@ def judge_probe(prefix, lines, base):
     return [Result(prefix, 'fail', 'no probe line')]
 
 
-def judge(console, plan, kernel_label, base):
+def judge(console, plan, kernel_label, base, claims_flags=False):
     """Results for every program of the plan, plus one for the splat scan."""
     found = sections(console)
     results = []
@@ -170,7 +177,7 @@ def judge(console, plan, kernel_label, base):
         if (prog.abi, prog.name) not in found:
             results.append(Result(prefix, 'fail', 'never started'))
         elif prog.kind == 'selftest':
-            results.extend(judge_tap(prefix, lines, status, base))
+            results.extend(judge_tap(prefix, lines, status, base, claims_flags))
         elif prog.kind == 'tap':
             results.extend(judge_tap(prefix, lines, status, False))
         elif prog.kind == 'fuzz':

@@ -15,6 +15,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -30,6 +33,7 @@
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -633,6 +637,121 @@ static inline bool pid2_is_kthreadd(void)
 	}
 	buf[n > 0 ? n : 0] = '\0';
 	return !strncmp(buf, "Name:\tkthreadd\n", 15);
+}
+
+/* Bytes the tests never write: what a byte that must stay untouched holds */
+#define LCANARY	0xa5
+#define RCANARY	0x5a
+
+/* Check a buffer against another, a pattern or a byte; log the first diff */
+static inline void __expect_same(struct __test_metadata *_metadata,
+				 const unsigned char *got,
+				 const unsigned char *want, size_t len,
+				 const char *what)
+{
+	long d = first_diff(got, want, len);
+
+	EXPECT_EQ(-1, d) {
+		TH_LOG("%s: byte %ld of %zu is %#x, want %#x", what, d, len,
+		       got[d], want[d]);
+	}
+}
+
+static inline void __expect_pat(struct __test_metadata *_metadata,
+				const unsigned char *p, size_t len,
+				size_t start, unsigned int seed,
+				const char *what)
+{
+	long d = check_pat(p, len, start, seed);
+
+	EXPECT_EQ(-1, d) {
+		TH_LOG("%s: byte %ld of %zu is %#x, want pattern %u[%zu] %#x",
+		       what, d, len, p[d], seed, (size_t)(start + d),
+		       pat(start + d, seed));
+	}
+}
+
+static inline void __expect_byte(struct __test_metadata *_metadata,
+				 const unsigned char *p, size_t len, int c,
+				 const char *what)
+{
+	long d = check_byte(p, len, c);
+
+	EXPECT_EQ(-1, d) {
+		TH_LOG("%s: byte %ld of %zu is %#x, want %#x", what, d, len,
+		       p[d], c);
+	}
+}
+
+#define expect_same(got, want, len, what) \
+	__expect_same(_metadata, got, want, len, what)
+#define expect_pat(p, len, start, seed, what) \
+	__expect_pat(_metadata, p, len, start, seed, what)
+#define expect_byte(p, len, c, what) \
+	__expect_byte(_metadata, p, len, c, what)
+
+/*
+ * A userfaultfd over [base, base + len) of the calling process (a target),
+ * missing mode, served by a thread that fills each faulting page with
+ * pattern @seed after @delay_ms; with a negative delay it never does.
+ */
+struct uffd_area {
+	void *base;
+	size_t len;
+	int delay_ms;
+	unsigned int seed;
+	int fd;
+};
+
+static inline void *uffd_serve(void *arg)
+{
+	struct uffd_area *u = arg;
+	size_t ps = page_size();
+	unsigned char *page = malloc(ps);
+	struct uffd_msg msg;
+
+	fill_pat(page, ps, u->seed);
+	while (read(u->fd, &msg, sizeof(msg)) == sizeof(msg)) {
+		struct uffdio_copy copy = {
+			.dst = msg.arg.pagefault.address & ~(uint64_t)(ps - 1),
+			.src = (uintptr_t)page,
+			.len = ps,
+		};
+
+		if (msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		if (u->delay_ms < 0)
+			pause();
+		poll(NULL, 0, u->delay_ms);
+		ioctl(u->fd, UFFDIO_COPY, &copy);
+	}
+	return NULL;
+}
+
+/* Returns 0, or the errno (ENOSYS without CONFIG_USERFAULTFD) */
+static inline int uffd_start(struct uffd_area *u)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.range = { (uintptr_t)u->base, u->len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	pthread_t th;
+
+	u->fd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (u->fd < 0)
+		return errno;
+	if (ioctl(u->fd, UFFDIO_API, &api) || ioctl(u->fd, UFFDIO_REGISTER, &reg))
+		return errno;
+	return pthread_create(&th, NULL, uffd_serve, u);
+}
+
+static inline uint64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 #endif /* __SELFTESTS_PROCESS_VM_H */

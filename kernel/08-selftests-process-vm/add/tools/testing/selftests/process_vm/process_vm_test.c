@@ -8,60 +8,9 @@
  * written.  Yama ptrace_scope 3 lives in process_vm_yama3.c: it cannot be undone.
  */
 #define _GNU_SOURCE
-#include <linux/userfaultfd.h>
-#include <poll.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "process_vm.h"
-
-#define LCANARY	0xa5
-#define RCANARY	0x5a
-
-static void __expect_same(struct __test_metadata *_metadata,
-			  const unsigned char *got, const unsigned char *want,
-			  size_t len, const char *what)
-{
-	long d = first_diff(got, want, len);
-
-	EXPECT_EQ(-1, d) {
-		TH_LOG("%s: byte %ld of %zu is %#x, want %#x", what, d, len,
-		       got[d], want[d]);
-	}
-}
-
-static void __expect_pat(struct __test_metadata *_metadata,
-			 const unsigned char *p, size_t len, size_t start,
-			 unsigned int seed, const char *what)
-{
-	long d = check_pat(p, len, start, seed);
-
-	EXPECT_EQ(-1, d) {
-		TH_LOG("%s: byte %ld of %zu is %#x, want pattern %u[%zu] %#x",
-		       what, d, len, p[d], seed, (size_t)(start + d),
-		       pat(start + d, seed));
-	}
-}
-
-static void __expect_byte(struct __test_metadata *_metadata,
-			  const unsigned char *p, size_t len, int c,
-			  const char *what)
-{
-	long d = check_byte(p, len, c);
-
-	EXPECT_EQ(-1, d) {
-		TH_LOG("%s: byte %ld of %zu is %#x, want %#x", what, d, len,
-		       p[d], c);
-	}
-}
-
-#define expect_same(got, want, len, what) \
-	__expect_same(_metadata, got, want, len, what)
-#define expect_pat(p, len, start, seed, what) \
-	__expect_pat(_metadata, p, len, start, seed, what)
-#define expect_byte(p, len, c, what) \
-	__expect_byte(_metadata, p, len, c, what)
 
 /* Call the syscall all four ways and check the result of each */
 static void __check_call(struct __test_metadata *_metadata, const char *what,
@@ -2400,63 +2349,16 @@ TEST(other_numa_node)
 	munmap(kind_base, kind_len);
 }
 
-/*
- * A userfaultfd on kind_base in the target, missing mode, served by a
- * thread that fills each faulting page with pattern 48 after @delay_ms;
- * with a negative delay it never does.
- */
-static int uffd_delay_ms;
-
-static void *uffd_serve(void *arg)
-{
-	size_t ps = page_size();
-	int uffd = (int)(intptr_t)arg;
-	unsigned char *page = malloc(ps);
-	struct uffd_msg msg;
-
-	fill_pat(page, ps, 48);
-	while (read(uffd, &msg, sizeof(msg)) == sizeof(msg)) {
-		struct uffdio_copy copy = {
-			.dst = msg.arg.pagefault.address & ~(uint64_t)(ps - 1),
-			.src = (uintptr_t)page,
-			.len = ps,
-		};
-
-		if (msg.event != UFFD_EVENT_PAGEFAULT)
-			continue;
-		if (uffd_delay_ms < 0)
-			pause();
-		poll(NULL, 0, uffd_delay_ms);
-		ioctl(uffd, UFFDIO_COPY, &copy);
-	}
-	return NULL;
-}
+/* kind_base under a userfaultfd in the target, served after @delay_ms */
+static struct uffd_area kind_uffd_area;
 
 static int kind_uffd(void *delay_ms)
 {
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = {
-		.range = { (uintptr_t)kind_base, kind_len },
-		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	kind_uffd_area = (struct uffd_area){
+		.base = kind_base, .len = kind_len, .seed = 48,
+		.delay_ms = (int)(intptr_t)delay_ms,
 	};
-	pthread_t th;
-	int uffd;
-
-	uffd_delay_ms = (int)(intptr_t)delay_ms;
-	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
-	if (uffd < 0)
-		return errno;
-	if (ioctl(uffd, UFFDIO_API, &api) || ioctl(uffd, UFFDIO_REGISTER, &reg))
-		return errno;
-	return pthread_create(&th, NULL, uffd_serve, (void *)(intptr_t)uffd);
-}
-
-static uint64_t ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return uffd_start(&kind_uffd_area);
 }
 
 /* A missing page under userfaultfd: the call waits until it is resolved */
