@@ -534,18 +534,19 @@ int main(void)
 		test(&x, gone, 0);
 	}
 	{
+		/* Bit 2: unknown to every kernel (0 and 1 are PIDFD, NOWAIT) */
 		struct xfer x = {
-			"readv-einval-flags-1", 0, 1, 1,
+			"readv-einval-unknown-flag", 0, 1, 1,
 			{ 0 }, { 100 }, { 100 }, -1, EINVAL,
 		};
-		test(&x, child, 1);
+		test(&x, child, 1UL << 2);
 	}
 	{
 		struct xfer x = {
-			"writev-einval-flags-1", 1, 1, 1,
+			"writev-einval-unknown-flag", 1, 1, 1,
 			{ 0 }, { 100 }, { 100 }, -1, EINVAL,
 		};
-		test(&x, child, 1);
+		test(&x, child, 1UL << 2);
 	}
 
 	stop_child();

@@ -701,6 +701,7 @@ struct uffd_area {
 	int delay_ms;
 	unsigned int seed;
 	int fd;
+	int events;	/* page faults read from @fd so far */
 };
 
 static inline void *uffd_serve(void *arg)
@@ -720,6 +721,7 @@ static inline void *uffd_serve(void *arg)
 
 		if (msg.event != UFFD_EVENT_PAGEFAULT)
 			continue;
+		__atomic_add_fetch(&u->events, 1, __ATOMIC_SEQ_CST);
 		if (u->delay_ms < 0)
 			pause();
 		poll(NULL, 0, u->delay_ms);
