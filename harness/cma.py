@@ -289,7 +289,8 @@ def stress_table(runs, command, full_run):
         console = open(run_.log, errors='replace').read()
         sections, seconds = results.sections(console), results.durations(console)
         for prog in run_.plan:
-            if prog.kind not in ('fuzz', 'exit', 'tap') or prog.name in results.NOT_STRESS:
+            if prog.kind not in ('fuzz', 'fuzz_self', 'exit', 'tap') or \
+                    prog.name in results.NOT_STRESS:
                 continue
             prefix = f'{run_.label}/{prog.abi}/{prog.name}'
             failed = any(s == 'fail' for n, s in status.items() if n.startswith(prefix))

@@ -38,7 +38,8 @@ def compile_program(cc, src, out, includes=(), static=True):
 class Program:
     """One program of the plan: its kind says how the host judges its output
     (selftest: kselftest TAP; tap: plain TAP; probe; fuzz: compared across
-    kernels; exit: status 0).  abi "host": a program of the host's root."""
+    kernels; fuzz_self: compared with the same boot's plain fuzz run; exit:
+    status 0).  abi "host": a program of the host's root."""
 
     def __init__(self, abi, name, kind, src=None, includes=(), args=(), path=None):
         self.abi, self.name, self.kind = abi, name, kind
@@ -88,13 +89,22 @@ def group_examples(target, kernel, ctx):
 # The differential fuzzer's seed and size: the same on every kernel, since
 # its output is compared line by line between them.
 FUZZ_ARGS = ('-s', '1', '-n', '10000')
+# cma_fuzz -F: the same cases by pidfd, and with PROCESS_VM_NOWAIT.
+FUZZ_VARIANTS = ('pidfd', 'nowait')
 
 
 def group_fuzz(target, kernel, ctx):
+    """The differential fuzzer; on the patched kernel also its runs by pidfd
+    and with NOWAIT, each to equal the plain run of the same boot."""
     if kernel == 'base':
         return []
-    return each_abi(target, 'cma_fuzz', 'fuzz', os.path.join(TOP, 'stress/cma_fuzz.c'),
-                    FUZZ_ARGS)
+    src = os.path.join(TOP, 'stress/cma_fuzz.c')
+    progs = each_abi(target, 'cma_fuzz', 'fuzz', src, FUZZ_ARGS, includes=[ctx['uapi']])
+    if kernel == 'patched':
+        for variant in FUZZ_VARIANTS:
+            progs += each_abi(target, f'cma_fuzz_{variant}', 'fuzz_self', src,
+                              FUZZ_ARGS + ('-F', variant), includes=[ctx['uapi']])
+    return progs
 
 
 def group_side_effects(target, kernel, ctx):

@@ -138,6 +138,21 @@ def compare_fuzz(label, ours, reference, plan):
     return results
 
 
+def compare_fuzz_self(prefix, lines, plain):
+    """A fuzzer variant (by pidfd, with NOWAIT) against the plain run of the
+    same boot: the flags change nothing, case by case."""
+    a, b = fuzz_cases(lines), fuzz_cases(plain)
+    differ = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
+    name = f'{prefix}-vs-flags-0'
+    if not a or not b:
+        return Result(name, 'fail', 'no output from one of the runs')
+    if differ:
+        n = differ[0]
+        return Result(name, 'fail', f'{len(differ)} cases differ; first: case {n}: '
+                      f'"{a.get(n)}" against flags 0 "{b.get(n)}"')
+    return Result(name, 'pass', f'{len(a)} cases identical')
+
+
 # Programs of kind exit that are examples, not stress: left out of the table.
 NOT_STRESS = ('man_example', 'cma_demo', 'kmemleak_clear', 'side_effects')
 # The line each stress program ends with, saying how much it did.
@@ -182,6 +197,10 @@ def judge(console, plan, kernel_label, base, claims_flags=False):
             results.extend(judge_tap(prefix, lines, status, False))
         elif prog.kind == 'fuzz':
             results.append(judge_fuzz(prefix, lines, status))
+        elif prog.kind == 'fuzz_self':
+            results.append(judge_fuzz(prefix, lines, status))
+            plain = found.get((prog.abi, 'cma_fuzz'), ([], None))[0]
+            results.append(compare_fuzz_self(prefix, lines, plain))
         elif prog.kind == 'probe':
             results.extend(judge_probe(prefix, lines, base))
         else:

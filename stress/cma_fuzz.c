@@ -58,6 +58,7 @@
  */
 #define _GNU_SOURCE
 #define _FILE_OFFSET_BITS 64
+#include <linux/process_vm_access.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -144,6 +145,13 @@ static size_t pg;
 /* The run's one sequence, seeded in main(). */
 static struct rng rng;
 static int lp64;	/* 64-bit longs and pointers (not i386, x32, ppc32) */
+/*
+ * -F pidfd: every call naming the target by pid names it by a pidfd
+ * instead; -F nowait: every call adds PROCESS_VM_NOWAIT, and nothing is
+ * paged out, so that every page needs no waiting.  Either run's output
+ * must equal the plain run's on the same kernel.
+ */
+static int via_pidfd, nowait, page_out = 1, pidfd = -1;
 
 static char outbuf[1 << 16];
 
@@ -310,7 +318,8 @@ static void page_restore(struct region *r, size_t i)
 		break;
 	case K_SWAP:
 		fill_page(a, r->id, i);
-		madvise(a, pg, MADV_PAGEOUT);	/* no swap: stays, same data */
+		if (page_out)	/* no swap: stays, same data */
+			madvise(a, pg, MADV_PAGEOUT);
 		break;
 	default:
 		fill_page(a, r->id, i);
@@ -353,6 +362,8 @@ static void region_pageout(struct region *r)
 {
 	size_t i;
 
+	if (!page_out)
+		return;
 	for (i = 0; i < r->npages; i++)
 		if (r->kind[i] == K_SWAP)
 			madvise(r->base + i * pg, pg, MADV_PAGEOUT);
@@ -840,7 +851,7 @@ static uint64_t ask(int wfd, int rfd, uint32_t cmd, unsigned char *msg,
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: cma_fuzz [-s seed] [-n cases]\n");
+	fprintf(stderr, "usage: cma_fuzz [-s seed] [-n cases] [-F pidfd|nowait]\n");
 	exit(2);
 }
 
@@ -858,8 +869,18 @@ int main(int argc, char **argv)
 	char line[160];
 	char *end;
 
-	while ((opt = getopt(argc, argv, "s:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:F:")) != -1) {
 		switch (opt) {
+		case 'F':
+			if (!strcmp(optarg, "pidfd")) {
+				via_pidfd = 1;
+			} else if (!strcmp(optarg, "nowait")) {
+				nowait = 1;
+				page_out = 0;
+			} else {
+				usage();
+			}
+			break;
 		case 's':
 			seed = strtoull(optarg, &end, 0);
 			if (*end || !*optarg)
@@ -910,6 +931,11 @@ int main(int argc, char **argv)
 	if (read_full(from_t[0], &rsum, sizeof(rsum))) {
 		fprintf(stderr, "cma-fuzz: target did not start\n");
 		return 2;
+	}
+	if (via_pidfd) {
+		pidfd = syscall(SYS_pidfd_open, tpid, 0);
+		if (pidfd < 0)
+			die("pidfd_open");
 	}
 
 	/* The fuzzer is only useful if the plain case works. */
@@ -994,6 +1020,13 @@ int main(int argc, char **argv)
 				}
 			}
 		}
+		/* -F: the same call by pidfd, or with NOWAIT; same result */
+		if (via_pidfd && pid_arg == tpid) {
+			pid_arg = pidfd;
+			flags |= PROCESS_VM_PIDFD;
+		}
+		if (nowait)
+			flags |= PROCESS_VM_NOWAIT;
 		lvec = place(larena, abytes, lst, lcnt, lbad, &loc);
 		rvec = place(rarena, abytes, rst, rcnt, rbad, &rem);
 
