@@ -125,7 +125,7 @@ def boot_and_judge(trees, abis, target, kernel, plan=None):
                                  host_root=guest.needs_host_root(plan))
     label = f'{target["name"]}/{kernel}'
     found = results.judge(console, plan, label, kernel == 'base',
-                          claims_flags=kernel == 'patched')
+                          claims_flags=guest.claims_flags(kernel))
     if problem:
         found.append(results.Result(f'{label}/boot', 'fail', problem))
     return Run(target, kernel, plan, found, log)

@@ -79,11 +79,21 @@ def group_selftests(target, kernel, ctx):
                                  includes=[ctx['selftests'], ctx['uapi']])]
 
 
+def claims_flags(kernel):
+    """The kernels that carry PROCESS_VM_PIDFD and NOWAIT (the whole series):
+    a flag test skipped there fails, and the flags' example runs there."""
+    return kernel == 'patched'
+
+
 def group_examples(target, kernel, ctx):
     if kernel == 'base':
         return []
-    return (each_abi(target, 'man_example', 'exit', ctx['man_example'])
-            + each_abi(target, 'cma_demo', 'exit', os.path.join(TOP, 'examples/cma_demo.c')))
+    progs = (each_abi(target, 'man_example', 'exit', ctx['man_example'])
+             + each_abi(target, 'cma_demo', 'exit', os.path.join(TOP, 'examples/cma_demo.c')))
+    if claims_flags(kernel):
+        progs += each_abi(target, 'stack_sampler', 'exit',
+                          os.path.join(TOP, 'examples/stack_sampler.c'), includes=[ctx['uapi']])
+    return progs
 
 
 # The differential fuzzer's seed and size: the same on every kernel, since
@@ -100,7 +110,7 @@ def group_fuzz(target, kernel, ctx):
         return []
     src = os.path.join(TOP, 'stress/cma_fuzz.c')
     progs = each_abi(target, 'cma_fuzz', 'fuzz', src, FUZZ_ARGS, includes=[ctx['uapi']])
-    if kernel == 'patched':
+    if claims_flags(kernel):
         for variant in FUZZ_VARIANTS:
             progs += each_abi(target, f'cma_fuzz_{variant}', 'fuzz_self', src,
                               FUZZ_ARGS + ('-F', variant), includes=[ctx['uapi']])
