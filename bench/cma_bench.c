@@ -31,12 +31,15 @@
  *
  * Methods: readv_1 writev_1 readv_64 writev_64 readv_1_thp writev_1_thp
  *          shm_double pipe vmsplice proc_mem memcpy readers_N
+ *          readv_1_pidfd (readv_1 through a pidfd, PROCESS_VM_PIDFD;
+ *          bench-skip where the kernel answers EINVAL)
  *
  * Build: gcc -static -O2 -Wall -Wextra -pthread -o cma_bench cma_bench.c
  */
 #define _GNU_SOURCE
 #define _FILE_OFFSET_BITS 64
 #include <errno.h>
+#include <linux/process_vm_access.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -49,6 +52,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -67,7 +71,7 @@ enum kind { K_NONE, K_4K, K_THP };
 enum method {
 	M_READV_1, M_WRITEV_1, M_READV_64, M_WRITEV_64,
 	M_READV_1_THP, M_WRITEV_1_THP, M_SHM, M_PIPE, M_VMSPLICE,
-	M_PROC_MEM, M_MEMCPY, M_READERS, NR_METHODS
+	M_PROC_MEM, M_MEMCPY, M_READERS, M_READV_PIDFD, NR_METHODS
 };
 
 static const struct method_info {
@@ -88,12 +92,13 @@ static const struct method_info {
 	[M_PROC_MEM]	 = { "proc_mem",     K_4K,  1,	  0 },
 	[M_MEMCPY]	 = { "memcpy",	     K_4K,  1,	  0 },
 	[M_READERS]	 = { "readers_N",    K_4K,  1,	  1 },
+	[M_READV_PIDFD]	 = { "readv_1_pidfd", K_4K, 1,	  1 },
 };
 
 /* Grouped by the buffers they need, so each is allocated only once. */
 static const int run_order[NR_METHODS] = {
-	M_READV_1, M_WRITEV_1, M_READV_64, M_WRITEV_64, M_SHM, M_PIPE,
-	M_VMSPLICE, M_PROC_MEM, M_READERS, M_MEMCPY,
+	M_READV_1, M_READV_PIDFD, M_WRITEV_1, M_READV_64, M_WRITEV_64, M_SHM,
+	M_PIPE, M_VMSPLICE, M_PROC_MEM, M_READERS, M_MEMCPY,
 	M_READV_1_THP, M_WRITEV_1_THP,
 };
 
@@ -356,6 +361,7 @@ struct ring {
 };
 
 static pid_t target;
+static int target_pidfd = -1;	/* readv_1_pidfd names the target by it */
 static int cmd_fd, rep_fd, data_fd;
 static struct ring *ring;
 
@@ -498,6 +504,7 @@ static void start_target(void)
 	close(cp[0]);
 	close(rp[1]);
 	close(dp[1]);
+	target_pidfd = syscall(SYS_pidfd_open, target, 0);
 	cmd_fd = cp[1];
 	rep_fd = rp[0];
 	data_fd = dp[0];
@@ -572,9 +579,12 @@ static int op_readv(struct ctx *c, long k)
 	ssize_t r;
 	long i;
 
+	int pid = c->m == M_READV_PIDFD ? target_pidfd : target;
+	unsigned long flags = c->m == M_READV_PIDFD ? PROCESS_VM_PIDFD : 0;
+
 	for (i = 0; i < k; i++) {
-		r = process_vm_readv(target, c->liov, c->niov, c->riov,
-				     c->niov, 0);
+		r = process_vm_readv(pid, c->liov, c->niov, c->riov,
+				     c->niov, flags);
 		if (r != (ssize_t)c->size)
 			return r < 0 ? -errno : short_xfer(c, r);
 	}
@@ -738,6 +748,7 @@ static int run_op(struct ctx *c, long k)
 	case M_READV_1:
 	case M_READV_64:
 	case M_READV_1_THP:
+	case M_READV_PIDFD:
 		return op_readv(c, k);
 	case M_WRITEV_1:
 	case M_WRITEV_64:
@@ -983,6 +994,11 @@ static void run_method(int m)
 			printf("bench-skip %s ENOSYS\n", name);
 			break;
 		}
+		if (r == -EINVAL && m == M_READV_PIDFD) {
+			printf("bench-skip %s EINVAL (no PROCESS_VM_PIDFD)\n",
+			       name);
+			break;
+		}
 		if (r) {
 			if (r < 0)
 				snprintf(c.why, sizeof(c.why), "error %s",
@@ -1012,7 +1028,7 @@ static void usage(void)
 		"  sizes:   comma list, K/M/G suffixes (default 8,64,512,4K,32K,256K,1M,8M,64M)\n"
 		"  methods: comma list or all: readv_1 writev_1 readv_64 writev_64\n"
 		"           readv_1_thp writev_1_thp shm_double pipe vmsplice proc_mem\n"
-		"           memcpy readers_N\n");
+		"           memcpy readers_N readv_1_pidfd\n");
 	exit(2);
 }
 

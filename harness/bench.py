@@ -32,7 +32,7 @@ MODES = {
         'rounds': 3,
         'args': ['-s', SIZES, '-t', '4', '-m',
                  'readv_1,writev_1,readv_64,writev_64,readv_1_thp,writev_1_thp,'
-                 'shm_double,pipe,vmsplice,proc_mem,memcpy'],
+                 'shm_double,pipe,vmsplice,proc_mem,memcpy,readv_1_pidfd'],
     },
     'tcg': {
         'about': ('x86_64 guest under QEMU TCG, two vcpus, real time: noisy, for large '
@@ -46,6 +46,9 @@ MODES = {
         # The target's own mmap/munmap and page-fault latency while 1 and 2
         # readers stream 64 MiB transfers from it (bench/cma_latency.c).
         'latency': ['-r', '0,1,2', '-t', '2000'],
+        # A profiler's sweep over 200 targets, one stalling 100 ms on a
+        # userfaultfd page, with and without NOWAIT (bench/cma_sweep.c).
+        'sweep': [],
     },
     # UML is one CPU, and a process spinning on shared memory waits for a
     # timer tick to let its peer run: shm_double measured 13 MB/s there
@@ -93,16 +96,20 @@ def parse(console, plan):
     return points
 
 
-def mode_plan(mode, target):
+def mode_plan(mode, target, uapi):
     """cma_bench, and Open MPI's ping-pong from the host's root if the mode
-    asks for it."""
+    asks for it.  uapi: the include directory of the flags' UAPI header."""
     abi = target['abis'][0]
     plan = [guest.Program(abi, 'cma_bench', 'exit', os.path.join(TOP, 'bench', 'cma_bench.c'),
-                          args=mode['args'])]
+                          includes=[uapi], args=mode['args'])]
     if 'latency' in mode:
         plan.append(guest.Program(abi, 'cma_latency', 'exit',
                                   os.path.join(TOP, 'bench', 'cma_latency.c'),
                                   args=mode['latency']))
+    if 'sweep' in mode:
+        plan.append(guest.Program(abi, 'cma_sweep', 'exit',
+                                  os.path.join(TOP, 'bench', 'cma_sweep.c'),
+                                  includes=[uapi], args=mode['sweep']))
     if 'mpi' in mode:
         guest.host_program(os.path.join(TOP, 'clients', 'mpi_pingpong.c'), 'mpicc')
         plan.append(guest.Program('host', 'mpi_bench', 'exit',
@@ -116,7 +123,8 @@ def uml_plan(plan, abis):
     binaries = {}
     for prog in plan:
         binaries[prog.name] = guest.compile_program(
-            abis[prog.abi]['cc'], prog.src, os.path.join(TOP, 'build', 'bin', prog.abi, prog.name))
+            abis[prog.abi]['cc'], prog.src, os.path.join(TOP, 'build', 'bin', prog.abi, prog.name),
+            includes=prog.includes)
     init = guest.compile_program(abis[plan[0].abi]['cc'], os.path.join(TOP, 'guest/init.c'),
                                  os.path.join(TOP, 'build', 'bin', plan[0].abi, 'init'))
     path = uml.write_plan(os.path.join(TOP, 'build', 'bench', 'uml.plan'), plan, binaries)
@@ -139,8 +147,8 @@ def boot_once(mode, target, media, plan, kernel, image, log):
                      host_root=guest.needs_host_root(plan))
 
 
-def run_mode(name, mode, target, abis, imgs):
-    plan = mode_plan(mode, target)
+def run_mode(name, mode, target, abis, imgs, uapi):
+    plan = mode_plan(mode, target, uapi)
     media = boot_media(target, abis, plan)
     rounds = {k: [] for k in KERNELS}
     for r in range(mode['rounds']):
@@ -188,8 +196,34 @@ def table(name, rounds):
         rows.append(f'| {key[0]} | {human(key[1])} | {o:,.0f} | {f:,.0f} | '
                     f'{cells[0]:.3f} ({cells[1]:.3f}–{cells[2]:.3f}) |')
         data.append((key, o, f, cells))
-    rows += ['', alternatives(ours), ''] + mpi_lines(rounds)
+    rows += ['', alternatives(ours), ''] + mpi_lines(rounds) + flags_lines(ours)
     return '\n'.join(rows), data
+
+
+def flags_lines(ours):
+    """Figures of our kernel alone, where the reference has no flags: a read
+    by pidfd against the same read by pid, and the profiler's sweep."""
+    def med(key):
+        found = [r[key] for r in ours if key in r]
+        return statistics.median(found) if found else None
+
+    sizes = sorted(k[1] for k in {k for r in ours for k in r} if k[0] == 'readv_1_pidfd')
+    lines = []
+    if sizes:
+        lines += ['Reading through a pidfd (`PROCESS_VM_PIDFD`) against by pid, our '
+                  'kernel, medians: ' + ', '.join(
+                      f'{human(s)} {med(("readv_1_pidfd", s)) / med(("readv_1", s)):.3f}×'
+                      for s in sizes if med(('readv_1', s))) + ' the time.', '']
+    sweep = {k: med(k) for k in {k for r in ours for k in r} if k[0].startswith('sweep_')}
+    if sweep:
+        n = next(iter(sweep))[1]
+        cell = {k[0]: v / 1e6 for k, v in sweep.items()}
+        lines += [f'A sampler sweeping {n} targets through pidfds, one stalling 100 ms on a '
+                  'userfaultfd page (`bench/cma_sweep.c`), ms per sweep, medians of the '
+                  f'rounds: without NOWAIT p50 {cell["sweep_wait_p50"]:.1f}, p99 '
+                  f'{cell["sweep_wait_p99"]:.1f}; with NOWAIT p50 '
+                  f'{cell["sweep_nowait_p50"]:.1f}, p99 {cell["sweep_nowait_p99"]:.1f}.', '']
+    return lines
 
 
 def mpi_lines(rounds):
@@ -257,7 +291,7 @@ def plot(name, data, out):
     run(['gnuplot', '-e', script], log=out + '.gnuplot.log')
 
 
-def bench(trees, targets, abis, modes):
+def bench(trees, targets, abis, modes, uapi):
     start = time.monotonic()
     imgs = {}
     outdir = os.path.join(TOP, 'build', 'bench')
@@ -268,7 +302,7 @@ def bench(trees, targets, abis, modes):
         if target['name'] not in imgs:
             imgs[target['name']] = images(trees, target)
         with stage('bench', f'{name}: {MODES[name]["rounds"]} rounds x {KERNELS}'):
-            rounds = run_mode(name, MODES[name], target, abis, imgs[target['name']])
+            rounds = run_mode(name, MODES[name], target, abis, imgs[target['name']], uapi)
         text, data = table(name, rounds)
         png = os.path.join(outdir, f'{name}.png')
         plot(name, data, png)

@@ -84,6 +84,7 @@ def man_example():
 # The UAPI header of the flags, exported beside the selftests: an include
 # directory holding just it, as kselftest's KHDR_INCLUDES would provide it.
 UAPI_HEADER = 'include/uapi/linux/process_vm_access.h'
+UAPI_DIR = os.path.join(TOP, 'build', 'selftests', 'include', 'uapi')
 
 
 def selftests(trees):
@@ -116,7 +117,7 @@ def boot_and_judge(trees, abis, target, kernel, plan=None):
     if plan is None:
         with stage('programs', f'{target["name"]}/{kernel}: the plan'):
             ctx = {'selftests': selftests(trees), 'man_example': man_example(),
-                   'uapi': os.path.join(TOP, 'build', 'selftests', 'include', 'uapi')}
+                   'uapi': UAPI_DIR}
             plan = guest.programs(target, kernel, ctx)
     initramfs = guest.build_initramfs(target, kernel, plan, abis)
     log = os.path.join(LOGS, f'{target["name"]}-{kernel}.console.log')
@@ -433,7 +434,8 @@ def cmd_bench(args, abis, targets):
                 LOGS)
     trees = tree.Trees(TOP)
     trees.prepare()
-    text = bench.bench(trees, targets, abis, modes)
+    selftests(trees)  # exports the UAPI header cma_bench includes
+    text = bench.bench(trees, targets, abis, modes, UAPI_DIR)
     publish('bench/bench.md', BENCH, text, set(modes) == set(bench.MODES))
     return 0
 
