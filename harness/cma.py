@@ -371,7 +371,7 @@ def review(trees, chosen):
     found = (quality.series_applies(trees, patches) + quality.checkpatch(trees, patches)
              + quality.every_arch_wired(trees) + quality.man_lint(TOP))
     for target in chosen:
-        found += quality.sparse_w1(trees, target)
+        found += quality.sparse_w1(trees, target) + quality.uapi_header(trees, target)
         if 'bisect' in target.get('checks', []):
             found += quality.each_patch_builds(trees, target)
         if 'nocma' in target.get('checks', []):

@@ -91,6 +91,42 @@ def builds_without_cma(trees, target):
         return [(name, False, str(err).splitlines()[0])]
 
 
+# A program of the flags' users: every macro of the UAPI header in use.
+UAPI_USER = '''#include <linux/process_vm_access.h>
+unsigned long flags[] = {
+	PROCESS_VM_PIDFD | PROCESS_VM_NOWAIT,
+	PROCESS_VM_REDUCE | PROCESS_VM_OP(PROCESS_VM_OP_SUM) |
+		PROCESS_VM_TYPE(PROCESS_VM_TYPE_F64),
+};
+'''
+
+
+def uapi_header(trees, target):
+    """make headers_install of the patched tree installs the flags' header,
+    and a user-space program compiles against what it installed."""
+    src = trees.checkout('patched')
+    out = os.path.join(kbuild.out_dir(target, 'headers'))
+    dest = os.path.join(out, 'usr')
+    name = f'{target["name"]}: headers_install installs linux/process_vm_access.h'
+    try:
+        with stage('headers', f'{target["name"]}: headers_install'):
+            run(kbuild.make_args(target, src, out)
+                + ['headers_install', f'INSTALL_HDR_PATH={dest}'],
+                log=os.path.join(out, 'headers.log'), env=kbuild.ccache_env())
+    except StageError as err:
+        return [(name, False, str(err).splitlines()[0])]
+    installed = os.path.join(dest, 'include', 'linux', 'process_vm_access.h')
+    if not os.path.exists(installed):
+        return [(name, False, f'no {installed}')]
+    test = os.path.join(out, 'uapi_user.c')
+    with open(test, 'w') as f:
+        f.write(UAPI_USER)
+    res = subprocess.run([f'{target["cross"]}gcc', '-Wall', '-Werror', '-fsyntax-only',
+                          f'-I{os.path.join(dest, "include")}', test],
+                         capture_output=True, text=True)
+    return [(name, res.returncode == 0, res.stderr.strip()[:300])]
+
+
 def man_lint(top):
     """The man page is clean under mandoc -T lint and groff -ww."""
     page = os.path.join(top, 'man', 'process_vm_readv.2')
