@@ -9,10 +9,11 @@ import subprocess
 
 from progress import StageError, run, stage
 
-# Needed whatever the targets: the kernel source, its build tools, the checkers.
+# Needed whatever the targets: the kernel source, its build tools, the checkers
+# (rsync: the kernel's headers_install copies with it).
 COMMON = ['linux-source-6.1', 'gcc', 'make', 'flex', 'bison', 'bc', 'libelf-dev',
           'libssl-dev', 'ccache', 'sparse', 'xz-utils', 'git', 'perl',
-          'mandoc', 'groff-base']
+          'mandoc', 'groff-base', 'rsync']
 
 
 def command_output(cmd):
