@@ -105,7 +105,7 @@ def uapi_header(trees, target):
     """make headers_install of the patched tree installs the flags' header,
     and a user-space program compiles against what it installed."""
     src = trees.checkout('patched')
-    out = os.path.join(kbuild.out_dir(target, 'headers'))
+    out = kbuild.out_dir(target, 'headers')
     dest = os.path.join(out, 'usr')
     name = f'{target["name"]}: headers_install installs linux/process_vm_access.h'
     try:

@@ -114,43 +114,34 @@ def fuzz_cases(lines):
     return cases
 
 
+def fuzz_differ(name, mine, theirs, them, seed=''):
+    """One fuzzer output against another, case by case: a Result named name
+    (them: how the other run is named in a failure)."""
+    a, b = fuzz_cases(mine), fuzz_cases(theirs)
+    differ = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
+    if not a or not b:
+        return Result(name, 'fail', 'no output from one of the runs')
+    if differ:
+        n = differ[0]
+        return Result(name, 'fail', f'{len(differ)} cases differ; first: case {n}{seed}: '
+                      f'ours "{a.get(n)}" {them} "{b.get(n)}"')
+    return Result(name, 'pass', f'{len(a)} cases identical')
+
+
 def compare_fuzz(label, ours, reference, plan):
     """The differential check: our kernel's fuzzer output must equal the
     reference kernel's, case by case, for every ABI."""
-    results = []
-    for prog in plan:
-        if prog.kind != 'fuzz':
-            continue
-        name = f'{label}/{prog.abi}/{prog.name}-vs-reference'
-        mine = ours.get((prog.abi, prog.name), ([], None))[0]
-        theirs = reference.get((prog.abi, prog.name), ([], None))[0]
-        a, b = fuzz_cases(mine), fuzz_cases(theirs)
-        differ = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
-        if not a or not b:
-            results.append(Result(name, 'fail', 'no output from one of the kernels'))
-        elif differ:
-            n = differ[0]
-            seed = ' '.join(prog.args)
-            results.append(Result(name, 'fail', f'{len(differ)} cases differ; first: case {n} '
-                                  f'({seed}): ours "{a.get(n)}" reference "{b.get(n)}"'))
-        else:
-            results.append(Result(name, 'pass', f'{len(a)} cases identical'))
-    return results
+    return [fuzz_differ(f'{label}/{prog.abi}/{prog.name}-vs-reference',
+                        ours.get((prog.abi, prog.name), ([], None))[0],
+                        reference.get((prog.abi, prog.name), ([], None))[0],
+                        'reference', f' ({" ".join(prog.args)})')
+            for prog in plan if prog.kind == 'fuzz']
 
 
 def compare_fuzz_self(prefix, lines, plain):
     """A fuzzer variant (by pidfd, with NOWAIT) against the plain run of the
     same boot: the flags change nothing, case by case."""
-    a, b = fuzz_cases(lines), fuzz_cases(plain)
-    differ = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
-    name = f'{prefix}-vs-flags-0'
-    if not a or not b:
-        return Result(name, 'fail', 'no output from one of the runs')
-    if differ:
-        n = differ[0]
-        return Result(name, 'fail', f'{len(differ)} cases differ; first: case {n}: '
-                      f'"{a.get(n)}" against flags 0 "{b.get(n)}"')
-    return Result(name, 'pass', f'{len(a)} cases identical')
+    return fuzz_differ(f'{prefix}-vs-flags-0', lines, plain, 'flags 0')
 
 
 # Programs of kind exit that are examples, not stress: left out of the table.

@@ -151,7 +151,7 @@ static int lp64;	/* 64-bit longs and pointers (not i386, x32, ppc32) */
  * paged out, so that every page needs no waiting.  Either run's output
  * must equal the plain run's on the same kernel.
  */
-static int via_pidfd, nowait, page_out = 1, pidfd = -1;
+static int via_pidfd, nowait, pidfd = -1;
 
 static char outbuf[1 << 16];
 
@@ -318,7 +318,7 @@ static void page_restore(struct region *r, size_t i)
 		break;
 	case K_SWAP:
 		fill_page(a, r->id, i);
-		if (page_out)	/* no swap: stays, same data */
+		if (!nowait)	/* no swap: stays, same data */
 			madvise(a, pg, MADV_PAGEOUT);
 		break;
 	default:
@@ -362,7 +362,7 @@ static void region_pageout(struct region *r)
 {
 	size_t i;
 
-	if (!page_out)
+	if (nowait)
 		return;
 	for (i = 0; i < r->npages; i++)
 		if (r->kind[i] == K_SWAP)
@@ -876,7 +876,6 @@ int main(int argc, char **argv)
 				via_pidfd = 1;
 			} else if (!strcmp(optarg, "nowait")) {
 				nowait = 1;
-				page_out = 0;
 			} else {
 				usage();
 			}

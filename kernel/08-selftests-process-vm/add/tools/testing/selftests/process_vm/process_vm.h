@@ -639,6 +639,44 @@ static inline bool pid2_is_kthreadd(void)
 	return !strncmp(buf, "Name:\tkthreadd\n", 15);
 }
 
+/*
+ * Call the syscall in modes @first, @first + @step, ... (see pvm_call()) and
+ * check the result of each: @want bytes, or -1 with errno @want_errno.
+ */
+static inline void __check_modes(struct __test_metadata *_metadata,
+				 const char *what, int first, int step,
+				 pid_t pid, const struct iovec *lvec,
+				 unsigned long liovcnt,
+				 const struct iovec *rvec,
+				 unsigned long riovcnt, unsigned long flags,
+				 ssize_t want, int want_errno)
+{
+	ssize_t ret;
+	int mode;
+
+	for (mode = first; mode < CMA_NR_MODES; mode += step) {
+		errno = 0;
+		ret = pvm_call(mode, pid, lvec, liovcnt, rvec, riovcnt, flags);
+		EXPECT_EQ(want, ret) {
+			TH_LOG("%s, %s: errno %d (%s)", what,
+			       pvm_mode_name[mode], errno, strerror(errno));
+		}
+		if (want != -1)
+			continue;
+		EXPECT_EQ(want_errno, errno) {
+			TH_LOG("%s, %s: %s, want %s", what,
+			       pvm_mode_name[mode], strerror(errno),
+			       strerror(want_errno));
+		}
+	}
+}
+
+/* All four ways of calling: both directions, glibc's wrapper and syscall() */
+#define CHECK_ERR(what, pid, l, ln, r, rn, fl, err) \
+	__check_modes(_metadata, what, 0, 1, pid, l, ln, r, rn, fl, -1, err)
+#define CHECK_RET(what, pid, l, ln, r, rn, fl, want) \
+	__check_modes(_metadata, what, 0, 1, pid, l, ln, r, rn, fl, want, 0)
+
 /* Bytes the tests never write: what a byte that must stay untouched holds */
 #define LCANARY	0xa5
 #define RCANARY	0x5a

@@ -12,38 +12,6 @@
 
 #include "process_vm.h"
 
-/* Call the syscall all four ways and check the result of each */
-static void __check_call(struct __test_metadata *_metadata, const char *what,
-			 pid_t pid, const struct iovec *lvec,
-			 unsigned long liovcnt, const struct iovec *rvec,
-			 unsigned long riovcnt, unsigned long flags,
-			 ssize_t want, int want_errno)
-{
-	ssize_t ret;
-	int mode;
-
-	for (mode = 0; mode < CMA_NR_MODES; mode++) {
-		errno = 0;
-		ret = pvm_call(mode, pid, lvec, liovcnt, rvec, riovcnt, flags);
-		EXPECT_EQ(want, ret) {
-			TH_LOG("%s, %s: errno %d (%s)", what,
-			       pvm_mode_name[mode], errno, strerror(errno));
-		}
-		if (want != -1)
-			continue;
-		EXPECT_EQ(want_errno, errno) {
-			TH_LOG("%s, %s: %s, want %s", what,
-			       pvm_mode_name[mode], strerror(errno),
-			       strerror(want_errno));
-		}
-	}
-}
-
-#define CHECK_ERR(what, pid, l, ln, r, rn, fl, err) \
-	__check_call(_metadata, what, pid, l, ln, r, rn, fl, -1, err)
-#define CHECK_RET(what, pid, l, ln, r, rn, fl, want) \
-	__check_call(_metadata, what, pid, l, ln, r, rn, fl, want, 0)
-
 /* An address never mapped in user space of any ABI */
 #define BOGUS_ADDR	((void *)(uintptr_t)-4096)
 
@@ -1352,7 +1320,7 @@ static void expect_efault_all(struct __test_metadata *_metadata, pid_t pid,
 	struct iovec r = { addr, len };
 
 	memset(lb, LCANARY, sizeof(lb));
-	__check_call(_metadata, what, pid, &l, 1, &r, 1, 0, -1, EFAULT);
+	CHECK_ERR(what, pid, &l, 1, &r, 1, 0, EFAULT);
 }
 
 TEST(remote_unmapped)

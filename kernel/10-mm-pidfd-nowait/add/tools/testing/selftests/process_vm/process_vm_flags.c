@@ -44,54 +44,16 @@ static int pidfd_open(pid_t pid, unsigned int flags)
 }
 
 /*
- * The two ways of calling in direction @dir (CMA_READ or CMA_WRITE), glibc's
- * wrapper and syscall(), give @want (a count, or -1 and @err)
+ * The two ways of calling in one direction, glibc's wrapper and syscall(),
+ * give @want (a count, or -1 and @err); CHECK_ERR (process_vm.h) checks
+ * both directions.
  */
-static void __check_dir(struct __test_metadata *_metadata, const char *what,
-			int dir, pid_t pid, const struct iovec *l,
-			unsigned long ln, const struct iovec *r,
-			unsigned long rn, unsigned long flags, ssize_t want,
-			int err)
-{
-	int mode;
-
-	for (mode = dir; mode < CMA_NR_MODES; mode += CMA_RAW) {
-		ssize_t ret;
-
-		errno = 0;
-		ret = pvm_call(mode, pid, l, ln, r, rn, flags);
-		EXPECT_EQ(want, ret) {
-			TH_LOG("%s, %s: errno %d (%s)", what,
-			       pvm_mode_name[mode], errno, strerror(errno));
-		}
-		if (want == -1)
-			EXPECT_EQ(err, errno) {
-				TH_LOG("%s, %s: %s, want %s", what,
-				       pvm_mode_name[mode], strerror(errno),
-				       strerror(err));
-			}
-	}
-}
-
-/* Errors come before any byte moves: both directions give them */
-static void __check_err(struct __test_metadata *_metadata, const char *what,
-			pid_t pid, const struct iovec *l, unsigned long ln,
-			const struct iovec *r, unsigned long rn,
-			unsigned long flags, int err)
-{
-	__check_dir(_metadata, what, CMA_READ, pid, l, ln, r, rn, flags, -1,
-		    err);
-	__check_dir(_metadata, what, CMA_WRITE, pid, l, ln, r, rn, flags, -1,
-		    err);
-}
-
 #define CHECK_READ(what, pid, l, ln, r, rn, fl, want, err) \
-	__check_dir(_metadata, what, CMA_READ, pid, l, ln, r, rn, fl, want, err)
+	__check_modes(_metadata, what, CMA_READ, CMA_RAW, pid, l, ln, r, rn, \
+		      fl, want, err)
 #define CHECK_WRITE(what, pid, l, ln, r, rn, fl, want, err) \
-	__check_dir(_metadata, what, CMA_WRITE, pid, l, ln, r, rn, fl, want, \
-		    err)
-#define CHECK_ERR(what, pid, l, ln, r, rn, fl, err) \
-	__check_err(_metadata, what, pid, l, ln, r, rn, fl, err)
+	__check_modes(_metadata, what, CMA_WRITE, CMA_RAW, pid, l, ln, r, rn, \
+		      fl, want, err)
 
 TEST(probe_known_flags)
 {
