@@ -29,17 +29,21 @@ HOST_ROOT = ['-fsdev', 'local,id=hostroot,path=/,security_model=none,readonly=on
 
 def numa_nodes(target, cpus):
     """The target's memory split evenly over its NUMA nodes (entry numa),
-    every vcpu on the first node."""
+    every vcpu on the first node, or vcpu i on node i with numa_cpus =
+    "spread" (machines whose sockets are nodes)."""
     nodes = target.get('numa', 1)
     if nodes < 2:
         return []
     size = target.get('memory', 2048) // nodes
     ncpus = int(cpus[cpus.index('-smp') + 1].split(',')[0])
+    placed = {node: [] for node in range(nodes)}
+    for cpu in range(ncpus):
+        placed[cpu % nodes if target.get('numa_cpus') == 'spread' else 0].append(cpu)
     args = []
     for node in range(nodes):
         args += ['-object', f'memory-backend-ram,id=ram{node},size={size}M',
                  '-numa', f'node,nodeid={node},memdev=ram{node}'
-                 + (f',cpus=0-{ncpus - 1}' if node == 0 else '')]
+                 + ''.join(f',cpus={cpu}' for cpu in placed[node])]
     return args
 
 
