@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# mpirun.sh - how the project's scripts start Open MPI jobs in a guest;
+# mpirun.sh - how the project's scripts start Open MPI jobs in a guest
+# (mpirun.openmpi: with MPICH installed too, "mpirun" may be either);
 # sourced by run_clients.sh and mpi_bench.sh.
 #
 # Defines MPIRUN, an mpirun command line without the single copy
@@ -12,7 +13,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # oob/lo, bind-to none, oversubscribe: a one-node guest without a network,
 # whose 2 CPUs may run 3 ranks.
 # shellcheck disable=SC2034,SC2054 # used by the sourcing script; one argument
-MPIRUN=(mpirun --mca plm isolated --mca pml ob1 --mca btl self,vader
+MPIRUN=(mpirun.openmpi --mca plm isolated --mca pml ob1 --mca btl self,vader
 	--mca btl_vader_backing_directory /dev/shm
 	--mca oob_tcp_if_include lo --bind-to none --oversubscribe)
 

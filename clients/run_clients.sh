@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # run_clients.sh - run real, unmodified users of process_vm_readv/writev
-# (Open MPI, glibc, stress-ng) and report TAP.
+# (Open MPI, glibc, stress-ng here; UCX, libfabric, MPICH and strace in
+# the files it sources) and report TAP.
 #
 # Usage: run_clients.sh <bindir> <expect>
-#   bindir  holds mpi_pingpong, mpi_alltoall and glibc_wrappers
+#   bindir  holds mpi_pingpong, mpi_alltoall (Open MPI), their .mpich
+#           builds and glibc_wrappers
 #   expect  cma     the kernel has Cross Memory Attach (patched, reference)
 #           enosys  it has not (base): both calls fail with ENOSYS
 #
@@ -55,44 +57,16 @@ BENCH_BYTES=8388608
 # shellcheck source=clients/mpirun.sh
 . "$(dirname "$0")/mpirun.sh"
 
-ntest=0
-nfail=0
-
-# result <0|1> <name>: one TAP line; 0 means passed.
-result() {
-	ntest=$((ntest + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $ntest - $2"
-	else
-		echo "not ok $ntest - $2"
-		nfail=$((nfail + 1))
-	fi
-}
-
-# check <name> <function>: run one check, print its TAP line.
-check() {
-	if "$2"; then
-		result 0 "$1"
-	else
-		result 1 "$1"
-	fi
-}
-
-comment() {
-	sed 's/^/# /' "$@"
-}
-
-# run <tag> <command...>: stdout to <tag>.out, stderr to <tag>.err;
-# sets rc and secs.
-run() {
-	local tag=$1 t0
-	shift
-	t0=$(date +%s)
-	rc=0
-	timeout -k 10 "$limit" "$@" >"$tag.out" 2>"$tag.err" || rc=$?
-	secs=$(($(date +%s) - t0))
-	[ "$rc" != 124 ] || echo "# $tag: timed out after ${limit}s"
-}
+# shellcheck source=clients/tap.sh
+. "$(dirname "$0")/tap.sh"
+# shellcheck source=clients/ucx.sh
+. "$(dirname "$0")/ucx.sh"
+# shellcheck source=clients/libfabric.sh
+. "$(dirname "$0")/libfabric.sh"
+# shellcheck source=clients/mpich.sh
+. "$(dirname "$0")/mpich.sh"
+# shellcheck source=clients/strace.sh
+. "$(dirname "$0")/strace.sh"
 
 # mpi <tag> <mechanism> <ranks> <program> [args...]
 mpi() {
@@ -148,48 +122,17 @@ check_pingpong() {
 	mpi_verdict pingpong 'pingpong: ok' "$expect"
 }
 
-# Sum the results of the traced calls: successful calls, bytes they
-# returned, failed calls, by errno.  Calls interrupted by another process's
-# line ("<unfinished ...>") are counted once, at their "resumed" line.
-strace_summary() {
-	awk '/process_vm_(readv|writev)/ {
-		n = split($0, part, " = ")
-		if (n < 2)
-			next
-		r = part[n]
-		if (r ~ /^[0-9]+$/) {
-			calls++
-			bytes += r
-		} else if (r ~ /^-1 /) {
-			split(r, word, " ")
-			errs++
-			byerr[word[2]]++
-		}
-	}
-	END {
-		printf "%d %.0f %d", calls, bytes, errs
-		for (name in byerr)
-			printf " %s:%d", name, byerr[name]
-		printf "\n"
-	}' "$1"
-}
-
 check_cma_used() {
 	local iters msgs calls bytes errs detail
 	if ! command -v strace >/dev/null; then
 		echo "# strace not found"
 		return 1
 	fi
-	# -s 0 and verbose=none: no buffer contents in the log, just numbers.
-	run traced strace -f -qq -o traced.strace \
-		-e trace=process_vm_readv,process_vm_writev \
-		-e signal=none -e verbose=none -s 0 \
+	run traced "${STRACE_CMA[@]}" -f -o traced.strace \
 		"${MPIRUN[@]}" --mca btl_vader_single_copy_mechanism cma \
 		-np 2 "$bindir/mpi_pingpong" -s "$BENCH_SIZE" -S "$BENCH_SIZE" \
 		-b 32M
-	read -r calls bytes errs detail < <(strace_summary traced.strace)
-	echo "# strace: $calls successful calls returned $bytes bytes," \
-		"$errs failed ${detail:-}"
+	counted strace traced.strace
 	mpi_verdict traced 'pingpong: ok' "$expect" || return 1
 	iters=$(awk -v s="$BENCH_BYTES" \
 		'$1 == "pingpong" && $2 == s { print $3 }' traced.out)
@@ -261,7 +204,8 @@ check_stress_ng() {
 	fi
 }
 
-for prog in glibc_wrappers mpi_pingpong mpi_alltoall; do
+for prog in glibc_wrappers mpi_pingpong mpi_alltoall mpi_pingpong.mpich \
+	mpi_alltoall.mpich; do
 	if [ ! -x "$bindir/$prog" ]; then
 		echo "Bail out! $bindir/$prog missing"
 		exit 1
@@ -273,12 +217,15 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 
 echo "TAP version 13"
-echo "1..6"
+echo "1..15"
 
 mpi_bring_up_lo
 
 echo "# kernel $(uname -r), expect $expect, $(nproc) CPUs"
-echo "# $(mpirun --version 2>/dev/null | head -n 1); $(stress-ng --version)"
+echo "# $(mpirun.openmpi --version 2>/dev/null | head -n 1); $(stress-ng --version)"
+echo "# MPICH $(mpichversion | awk '/Version:/ { print $3 }');" \
+	"UCX $(ucx_info -v | awk '/Version/ { print $3 }');" \
+	"$(fi_info --version | head -n 1 | tr -d :); $(strace -V | head -n 1)"
 echo "# ${MPIRUN[*]} --mca btl_vader_single_copy_mechanism cma -np 2"
 
 check glibc-wrappers check_glibc
@@ -287,6 +234,15 @@ check openmpi-cma-carries-data check_cma_used
 check openmpi-alltoall check_alltoall
 check openmpi-pingpong-8MiB-cma-vs-none check_bench
 check stress-ng-vm-rw check_stress_ng
+check ucx-cma-transport check_ucx_transport
+check ucx-uct-get-zcopy-cma check_ucx_get
+check ucx-ucp-tag-bw-rendezvous check_ucx_tag_bw
+check libfabric-shm-pingpong check_fi_pingpong
+check libfabric-shm-cma-disabled check_fi_no_cma
+check mpich-pingpong check_mpich_pingpong
+check mpich-cma-carries-data check_mpich_cma_carries_data
+check mpich-alltoall check_mpich_alltoall
+check strace-decodes-strings check_strace_decodes
 
 [ "$nfail" = 0 ] || echo "# $nfail of $ntest checks failed"
 exit $((nfail > 0))

@@ -111,7 +111,7 @@ def mode_plan(mode, target, uapi):
                                   os.path.join(TOP, 'bench', 'cma_sweep.c'),
                                   includes=[uapi], args=mode['sweep']))
     if 'mpi' in mode:
-        guest.host_program(os.path.join(TOP, 'clients', 'mpi_pingpong.c'), 'mpicc')
+        guest.host_program(os.path.join(TOP, 'clients', 'mpi_pingpong.c'), 'mpicc.openmpi')
         plan.append(guest.Program('host', 'mpi_bench', 'exit',
                                   path=os.path.join(TOP, 'clients', 'mpi_bench.sh'),
                                   args=[guest.HOST_BIN] + mode['mpi']))

@@ -53,11 +53,11 @@ class Program:
 HOST_BIN = os.path.join(TOP, 'build', 'bin', 'host')
 
 
-def host_program(src, cc):
+def host_program(src, cc, suffix=''):
     """Compile a client for the host's root (dynamically linked, like any
     Debian program); the guest sees it at the same path over 9p."""
-    return compile_program(cc, src, os.path.join(HOST_BIN, os.path.basename(src)[:-2]),
-                           static=False)
+    name = os.path.basename(src)[:-2] + suffix
+    return compile_program(cc, src, os.path.join(HOST_BIN, name), static=False)
 
 
 def each_abi(target, name, kind, src, args=(), includes=()):
@@ -143,7 +143,8 @@ def group_trinity(target, kernel, ctx):
 
 def group_clients(target, kernel, ctx):
     for src in ('mpi_pingpong.c', 'mpi_alltoall.c'):
-        host_program(os.path.join(TOP, 'clients', src), 'mpicc')
+        host_program(os.path.join(TOP, 'clients', src), 'mpicc.openmpi')
+        host_program(os.path.join(TOP, 'clients', src), 'mpicc.mpich', '.mpich')
     host_program(os.path.join(TOP, 'clients', 'glibc_wrappers.c'), 'gcc')
     script = os.path.join(TOP, 'clients', 'run_clients.sh')
     expect = 'enosys' if kernel == 'base' else 'cma'
@@ -164,7 +165,8 @@ GROUPS = {'probe': group_probe, 'selftests': group_selftests,
 # What the host needs installed for a group (its programs run from the
 # host's root).
 GROUP_PACKAGES = {'clients': ['openmpi-bin', 'libopenmpi-dev', 'stress-ng', 'strace',
-                              'iproute2'],
+                              'iproute2', 'ucx-utils', 'libfabric-bin', 'mpich',
+                              'libmpich-dev'],
                   'trinity': ['trinity']}
 
 

@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# libfabric.sh - libfabric's shm provider (libfabric-bin's fi_pingpong) on
+# this kernel; sourced by run_clients.sh.
+#
+# shm sends a message above its inject size by handing the peer an iovec
+# of its own buffer, which the peer reads with process_vm_readv, looping
+# on partial returns.  It probes the calls with a process_vm_writev into
+# the peer when the endpoints meet, and on failure (or with
+# FI_SHM_DISABLE_CMA=1) copies through its shared-memory segments instead.
+# Both ranks are traced: each reads the other's messages.
+#
+# Expects: expect (cma|enosys), the helpers of tap.sh.
+
+FI_PORT=47600
+
+# fi_pair <tag> <size> <iterations>: fi_pingpong over shm, RDM endpoints,
+# data checking on, server and client traced into <tag>.strace.  Sets rc
+# (the client's; 1 if the server failed) and secs.
+fi_pair() {
+	local tag=$1 size=$2 iters=$3 i
+	FI_PORT=$((FI_PORT + 1))
+	timeout -k 10 "$limit" "${STRACE_CMA[@]}" -f -o "$tag.srv.strace" \
+		fi_pingpong -p shm -e rdm -c -I "$iters" -S "$size" -B "$FI_PORT" \
+		>"$tag.srv" 2>&1 &
+	for i in $(seq 240); do
+		listening "$FI_PORT" && break
+		kill -0 $! 2>/dev/null || break
+		sleep 0.25
+	done
+	run "$tag" "${STRACE_CMA[@]}" -f -o "$tag.strace" fi_pingpong -p shm -e rdm \
+		-c -I "$iters" -S "$size" -P "$FI_PORT" 127.0.0.1
+	wait $! || rc=${rc/#0/1}
+	cat "$tag.srv.strace" >>"$tag.strace"
+}
+
+# MB/s of the result line of <tag>.out (its sixth column), or "na".
+fi_mbps() {
+	awk '$2 ~ /^[0-9]+$/ && $3 ~ /^=/ { v = $6 } END { print v == "" ? "na" : v }' \
+		"$1.out"
+}
+
+# 1 KiB to 16 MiB with every byte checked; messages above the inject
+# size must all have gone by CMA (both directions, every iteration).
+check_fi_pingpong() {
+	local size iters moved=0 want
+	want=$expect
+	[ "$want" = cma ] || want=enosys0
+	: >fi.strace
+	for size in 1024 65536 1048576 16777216; do
+		iters=$((size >= 1048576 ? 16777216 * 2 / size : 20))
+		fi_pair "fi-$size" "$size" "$iters"
+		echo "# fi_pingpong $size B x $iters: exit $rc after ${secs}s," \
+			"$(fi_mbps "fi-$size") MB/s"
+		if [ "$rc" != 0 ]; then
+			comment "fi-$size.out" "fi-$size.err" "fi-$size.srv" | tail -n 10
+			return 1
+		fi
+		cat "fi-$size.strace" >>fi.strace
+		[ "$size" -le 4096 ] || moved=$((moved + 2 * iters * size))
+	done
+	counted "fi_pingpong, both ranks" fi.strace
+	carried "$moved" "$want"
+}
+
+# The control: with CMA disabled by the user, shm must make no call.
+check_fi_no_cma() {
+	FI_SHM_DISABLE_CMA=1 fi_pair fi-off 1048576 8
+	echo "# fi_pingpong 1 MiB x 8, FI_SHM_DISABLE_CMA=1: exit $rc after ${secs}s"
+	counted "fi_pingpong, both ranks" fi-off.strace
+	[ "$rc" = 0 ] && carried 0 none
+}
