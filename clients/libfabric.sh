@@ -15,24 +15,28 @@
 
 FI_PORT=47600
 
-# fi_pair <tag> <size> <iterations>: fi_pingpong over shm, RDM endpoints,
-# data checking on, server and client traced into <tag>.strace.  Sets rc
-# (the client's; 1 if the server failed) and secs.
+# fi_pair <tag> <size> <iterations> [untraced]: fi_pingpong over shm, RDM
+# endpoints, data checking on, server and client traced into <tag>.strace
+# unless asked not to.  Sets rc (the client's; 1 if the server failed)
+# and secs.
 fi_pair() {
-	local tag=$1 size=$2 iters=$3 i
+	local tag=$1 size=$2 iters=$3 i trace_s=() trace_c=()
+	if [ "${4:-}" != untraced ]; then
+		trace_s=("${STRACE_CMA[@]}" -f -o "$tag.srv.strace")
+		trace_c=("${STRACE_CMA[@]}" -f -o "$tag.strace")
+	fi
 	FI_PORT=$((FI_PORT + 1))
-	timeout -k 10 "$limit" "${STRACE_CMA[@]}" -f -o "$tag.srv.strace" \
-		fi_pingpong -p shm -e rdm -c -I "$iters" -S "$size" -B "$FI_PORT" \
-		>"$tag.srv" 2>&1 &
+	timeout -k 10 "$limit" "${trace_s[@]}" fi_pingpong -p shm -e rdm -c \
+		-I "$iters" -S "$size" -B "$FI_PORT" >"$tag.srv" 2>&1 &
 	for i in $(seq 240); do
 		listening "$FI_PORT" && break
 		kill -0 $! 2>/dev/null || break
 		sleep 0.25
 	done
-	run "$tag" "${STRACE_CMA[@]}" -f -o "$tag.strace" fi_pingpong -p shm -e rdm \
-		-c -I "$iters" -S "$size" -P "$FI_PORT" 127.0.0.1
+	run "$tag" "${trace_c[@]}" fi_pingpong -p shm -e rdm -c -I "$iters" \
+		-S "$size" -P "$FI_PORT" 127.0.0.1
 	wait $! || rc=${rc/#0/1}
-	cat "$tag.srv.strace" >>"$tag.strace"
+	[ "${4:-}" = untraced ] || cat "$tag.srv.strace" >>"$tag.strace"
 }
 
 # MB/s of the result line of <tag>.out (its sixth column), or "na".

@@ -43,6 +43,9 @@ MODES = {
                  'readv_1,shm_double,memcpy,readers'],
         # Open MPI's 8 MiB ping-pong, CMA against none, 3 runs of each.
         'mpi': ['3', '8M'],
+        # UCX's get over cma (1 and 8 MiB) and libfabric's shm ping-pong
+        # (1 MiB), 3 runs of each (clients/fabric_bench.sh).
+        'fabric': ['3'],
         # The target's own mmap/munmap and page-fault latency while 1 and 2
         # readers stream 64 MiB transfers from it (bench/cma_latency.c).
         'latency': ['-r', '0,1,2', '-t', '2000'],
@@ -97,8 +100,8 @@ def parse(console, plan):
 
 
 def mode_plan(mode, target, uapi):
-    """cma_bench, and Open MPI's ping-pong from the host's root if the mode
-    asks for it.  uapi: the include directory of the flags' UAPI header."""
+    """cma_bench, and the programs of the host's root the mode asks for
+    (Open MPI's ping-pong, UCX and libfabric).  uapi: the include directory of the flags' UAPI header."""
     abi = target['abis'][0]
     plan = [guest.Program(abi, 'cma_bench', 'exit', os.path.join(TOP, 'bench', 'cma_bench.c'),
                           includes=[uapi], args=mode['args'])]
@@ -115,6 +118,10 @@ def mode_plan(mode, target, uapi):
         plan.append(guest.Program('host', 'mpi_bench', 'exit',
                                   path=os.path.join(TOP, 'clients', 'mpi_bench.sh'),
                                   args=[guest.HOST_BIN] + mode['mpi']))
+    if 'fabric' in mode:
+        plan.append(guest.Program('host', 'fabric_bench', 'exit',
+                                  path=os.path.join(TOP, 'clients', 'fabric_bench.sh'),
+                                  args=mode['fabric']))
     return plan
 
 

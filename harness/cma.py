@@ -429,7 +429,8 @@ def cmd_patches(args, abis, targets):
 def cmd_bench(args, abis, targets):
     modes = args.modes or list(bench.MODES)
     used = {bench.MODES[m].get('target', 'x86_64') for m in modes}
-    mpi = guest.GROUP_PACKAGES['clients'] if any('mpi' in bench.MODES[m] for m in modes) else []
+    clients = any('mpi' in bench.MODES[m] or 'fabric' in bench.MODES[m] for m in modes)
+    mpi = guest.GROUP_PACKAGES['clients'] if clients else []
     deps.ensure(packages(abis, [targets[t] for t in used]) + BENCH_PACKAGES + mpi,
                 LOGS)
     trees = tree.Trees(TOP)
