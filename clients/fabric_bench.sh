@@ -52,9 +52,9 @@ for round in $(seq "$rounds"); do
 		record ucx_get_cma "$size" \
 			"$(awk '$1 == "Final:" { print $5 }' "get-$size.out")"
 	done
-	fi_pair fi 1048576 32 untraced
+	fi_pair fi-1m 1048576 32 untraced
 	record fi_shm_pingpong 1048576 \
-		"$(awk '$2 ~ /^[0-9]+$/ && $3 ~ /^=/ { print $7 }' fi.out)"
+		"$(awk '$2 ~ /^[0-9]+$/ && $3 ~ /^=/ { print $7 }' fi-1m.out)"
 done
 
 for runs in *.runs; do

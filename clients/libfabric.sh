@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
+# Set by the sourcing script (limit, expect, rc, secs, ...):
+# shellcheck disable=SC2154
 #
 # libfabric.sh - libfabric's shm provider (libfabric-bin's fi_pingpong) on
 # this kernel; sourced by run_clients.sh.
@@ -13,14 +15,15 @@
 #
 # Expects: expect (cma|enosys), the helpers of tap.sh.
 
-FI_PORT=47600
+# Below Linux's ephemeral range (32768-60999), which loopback clients use.
+FI_PORT=24600
 
 # fi_pair <tag> <size> <iterations> [untraced]: fi_pingpong over shm, RDM
 # endpoints, data checking on, server and client traced into <tag>.strace
 # unless asked not to.  Sets rc (the client's; 1 if the server failed)
 # and secs.
 fi_pair() {
-	local tag=$1 size=$2 iters=$3 i trace_s=() trace_c=()
+	local tag=$1 size=$2 iters=$3 pid trace_s=() trace_c=()
 	if [ "${4:-}" != untraced ]; then
 		trace_s=("${STRACE_CMA[@]}" -f -o "$tag.srv.strace")
 		trace_c=("${STRACE_CMA[@]}" -f -o "$tag.strace")
@@ -28,14 +31,17 @@ fi_pair() {
 	FI_PORT=$((FI_PORT + 1))
 	timeout -k 10 "$limit" "${trace_s[@]}" fi_pingpong -p shm -e rdm -c \
 		-I "$iters" -S "$size" -B "$FI_PORT" >"$tag.srv" 2>&1 &
-	for i in $(seq 240); do
+	pid=$!
+	for _ in $(seq 240); do
 		listening "$FI_PORT" && break
-		kill -0 $! 2>/dev/null || break
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.25
 	done
 	run "$tag" "${trace_c[@]}" fi_pingpong -p shm -e rdm -c -I "$iters" \
 		-S "$size" -P "$FI_PORT" 127.0.0.1
-	wait $! || rc=${rc/#0/1}
+	# A failed client (a data-check error) leaves the server waiting.
+	[ "$rc" = 0 ] || kill "$pid" 2>/dev/null || true
+	wait "$pid" || rc=${rc/#0/1}
 	[ "${4:-}" = untraced ] || cat "$tag.srv.strace" >>"$tag.strace"
 }
 

@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
+# Set by the sourcing script (limit, expect, rc, secs, ...):
+# shellcheck disable=SC2154,SC2034
 #
 # tap.sh - what the clients' checks share: TAP lines, running a command
 # with a time limit, and counting the process_vm_readv/writev calls a
@@ -56,6 +58,7 @@ listening() {
 
 # The strace options that record only the two calls and their results:
 # -s 0 and verbose=none keep buffer contents out of the log.
+# shellcheck disable=SC2054 # one argument: trace=a,b
 STRACE_CMA=(strace -qq -e trace=process_vm_readv,process_vm_writev
 	-e signal=none -e verbose=none -s 0)
 

@@ -20,18 +20,21 @@ RUN_LAST = ('process_vm_yama3',)
 
 def compile_program(cc, src, out, includes=(), static=True):
     """Warning-free build, static unless asked otherwise; skipped when the
-    binary is newer than its sources."""
+    binary is newer than its sources and was built by the same command."""
     sources = [src] + glob.glob(os.path.join(os.path.dirname(src), '*.h'))
-    if (os.path.exists(out) and
-            os.path.getmtime(out) >= max(map(os.path.getmtime, sources))):
-        return out
-    os.makedirs(os.path.dirname(out), exist_ok=True)
     cmd = ([cc] + (['-static'] if static else []) + ['-O2', '-Wall', '-Werror', '-o', out, src]
            + [f'-I{i}' for i in includes] + ['-lpthread'])
+    stamp = out + '.cmd'
+    if (os.path.exists(out) and os.path.exists(stamp) and open(stamp).read() == ' '.join(cmd)
+            and os.path.getmtime(out) >= max(map(os.path.getmtime, sources))):
+        return out
+    os.makedirs(os.path.dirname(out), exist_ok=True)
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode:
         raise StageError(f'{cc} could not compile {os.path.relpath(src, TOP)}: {" ".join(cmd)}',
                          detail=res.stderr.rstrip())
+    with open(stamp, 'w') as f:
+        f.write(' '.join(cmd))
     return out
 
 

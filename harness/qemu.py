@@ -5,7 +5,7 @@ import shlex
 import subprocess
 import time
 
-from progress import spawn, stage, writable
+from progress import StageError, spawn, stage, writable
 
 END_MARKER = '# cma-run: done'
 TAIL_LINES = 40
@@ -36,9 +36,14 @@ def numa_nodes(target, cpus):
         return []
     size = target.get('memory', 2048) // nodes
     ncpus = int(cpus[cpus.index('-smp') + 1].split(',')[0])
+    spread = target.get('numa_cpus') == 'spread'
+    if spread and ncpus < nodes:
+        raise StageError(f'{target["name"]}: {ncpus} vcpus cannot spread over {nodes} '
+                         'NUMA nodes', stage='boot')
     placed = {node: [] for node in range(nodes)}
     for cpu in range(ncpus):
-        placed[cpu % nodes if target.get('numa_cpus') == 'spread' else 0].append(cpu)
+        # Contiguous runs of vcpus per node: riscv wants a socket's harts so.
+        placed[cpu * nodes // ncpus if spread else 0].append(cpu)
     args = []
     for node in range(nodes):
         args += ['-object', f'memory-backend-ram,id=ram{node},size={size}M',
