@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * PROCESS_VM_REDUCE: the element-wise operations of process_vm_readv() and
+ * process_vm_writev(), shared by mm/process_vm_access.c and the files that
+ * compute them.
+ */
+#ifndef _MM_PROCESS_VM_REDUCE_H
+#define _MM_PROCESS_VM_REDUCE_H
+
+#include <uapi/linux/process_vm_access.h>
+#include <linux/types.h>
+
+/* dst[i] = dst[i] OP src[i] for @n elements */
+typedef void (*pvm_reduce_fn)(void *dst, const void *src, size_t n);
+
+/* Defines @name, a pvm_reduce_fn on elements of type @T: d[i] = @expr */
+#define PVM_REDUCE_FN(name, T, expr)					\
+static void name(void *dst, const void *src, size_t n)			\
+{									\
+	typeof(T) *d = dst;						\
+	const typeof(*d) *s = src;					\
+	size_t i;							\
+									\
+	for (i = 0; i < n; i++)						\
+		d[i] = (expr);						\
+}
+
+/**
+ * struct pvm_reduce - one decoded reduction
+ * @fn:		the loop over elements
+ * @size:	element size in bytes, a power of two up to 8
+ * @fp:		@fn computes in floating point, between pvm_reduce_fp_begin()
+ *		and pvm_reduce_fp_end()
+ */
+struct pvm_reduce {
+	pvm_reduce_fn fn;
+	unsigned int size;
+	bool fp;
+};
+
+int pvm_reduce_decode(unsigned long flags, struct pvm_reduce *red);
+void pvm_reduce_run(const struct pvm_reduce *red, void *dst, const void *src,
+		    size_t bytes);
+
+#ifdef CONFIG_PROCESS_VM_REDUCE_FP
+bool pvm_reduce_fp_usable(void);
+void pvm_reduce_fp_begin(void);
+void pvm_reduce_fp_end(void);
+/* [0] F32, [1] F64; by operation, SUM to MAX */
+extern const pvm_reduce_fn pvm_reduce_fp_fns[2][PROCESS_VM_OP_MAX + 1];
+#else
+static inline bool pvm_reduce_fp_usable(void)
+{
+	return false;
+}
+#endif
+
+#endif /* _MM_PROCESS_VM_REDUCE_H */
