@@ -9,7 +9,9 @@ import kbuild
 import tree
 from progress import StageError, run, stage
 
-CORE = 'mm/process_vm_access.o'
+# The series' kernel objects, checked by sparse and W=1 on every target.
+CORE = ['mm/process_vm_access.o', 'mm/process_vm_reduce.o']
+CORE_FP = ['mm/process_vm_reduce_fp.o']
 # sparse with riscv's -march cut to what Debian 12's sparse understands.
 SPARSE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'sparse-wrapper')
 CHECKPATCH_CLEAN = re.compile(r'total: 0 errors, 0 warnings, 0 checks')
@@ -39,19 +41,28 @@ def checkpatch(trees, patches):
     return found
 
 
+def core_objects(config_path):
+    """The series' objects in this configuration: the float file of
+    PROCESS_VM_REDUCE only where the architecture builds it."""
+    fp = 'CONFIG_PROCESS_VM_REDUCE_FP=y' in open(config_path).read().splitlines()
+    return CORE + (CORE_FP if fp else [])
+
+
 def sparse_w1(trees, target):
-    """make C=2 W=1 on the core file, in the patched kernel's build directory."""
+    """make C=2 W=1 on the series' files, in the patched kernel's build
+    directory."""
     src = trees.checkout('patched')
     out = kbuild.out_dir(target, 'patched')
     kbuild.configure(target, 'patched', src, out, os.path.join(out, 'build.log'))
-    cmd = kbuild.make_args(target, src, out) + ['C=2', f'CHECK={SPARSE}', 'W=1', CORE]
+    objects = core_objects(os.path.join(out, '.config'))
+    cmd = kbuild.make_args(target, src, out) + ['C=2', f'CHECK={SPARSE}', 'W=1'] + objects
     cmd.remove('-s')
-    with stage('sparse', f'{target["name"]}: C=2 W=1 {CORE}'):
+    with stage('sparse', f'{target["name"]}: C=2 W=1 {" ".join(objects)}'):
         res = subprocess.run(cmd, capture_output=True, text=True, env=kbuild.ccache_env())
     noise = [l for l in (res.stdout + res.stderr).splitlines()
-             if 'process_vm_access' in l and re.search(r'warning|error', l)]
+             if 'process_vm_' in l and re.search(r'warning|error', l)]
     ok = res.returncode == 0 and not noise
-    return [(f'{target["name"]}: sparse + W=1 {CORE}', ok,
+    return [(f'{target["name"]}: sparse + W=1 {" ".join(objects)}', ok,
              ' | '.join(noise)[:400] or (res.stderr.strip()[-300:] if not ok else ''))]
 
 
