@@ -24,22 +24,13 @@ FI_PORT=24600
 # endpoints, data checking on, the client traced into <tag>.strace unless
 # asked not to.  Sets rc (the client's; 1 if the server failed) and secs.
 fi_pair() {
-	local tag=$1 size=$2 iters=$3 pid trace_c=()
+	local tag=$1 size=$2 iters=$3 trace_c=()
 	[ "${4:-}" = untraced ] || trace_c=("${STRACE_CMA[@]}" -f -o "$tag.strace")
 	FI_PORT=$((FI_PORT + 1))
-	timeout -k 10 "$limit" fi_pingpong -p shm -e rdm -c \
-		-I "$iters" -S "$size" -B "$FI_PORT" >"$tag.srv" 2>&1 &
-	pid=$!
-	for _ in $(seq 240); do
-		listening "$FI_PORT" && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.25
-	done
-	run "$tag" "${trace_c[@]}" fi_pingpong -p shm -e rdm -c -I "$iters" \
-		-S "$size" -P "$FI_PORT" 127.0.0.1
-	# A failed client (a data-check error) leaves the server waiting.
-	[ "$rc" = 0 ] || kill "$pid" 2>/dev/null || true
-	wait "$pid" || rc=${rc/#0/1}
+	with_server "$tag" "$FI_PORT" \
+		fi_pingpong -p shm -e rdm -c -I "$iters" -S "$size" -B "$FI_PORT" -- \
+		"${trace_c[@]}" fi_pingpong -p shm -e rdm -c -I "$iters" -S "$size" \
+		-P "$FI_PORT" 127.0.0.1
 }
 
 # MB/s of the result line of <tag>.out (its sixth column), or "na".

@@ -56,6 +56,31 @@ listening() {
 		END { exit !found }' "${tables[@]}"
 }
 
+# with_server <tag> <port> <server command...> -- <client command...>:
+# start the server (its output in <tag>.srv), wait until it listens on
+# <port> (seconds under TCG), run the client as run does, stop the server
+# if the client failed (it would wait for it), then wait for the server.
+# Sets rc (the client's; 1 if the server failed) and secs.
+with_server() {
+	local tag=$1 port=$2 server=() pid
+	shift 2
+	while [ "$1" != -- ]; do
+		server+=("$1")
+		shift
+	done
+	shift
+	timeout -k 10 "$limit" "${server[@]}" >"$tag.srv" 2>&1 &
+	pid=$!
+	for _ in $(seq 240); do
+		listening "$port" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.25
+	done
+	run "$tag" "$@"
+	[ "$rc" = 0 ] || kill "$pid" 2>/dev/null || true
+	wait "$pid" || rc=${rc/#0/1}
+}
+
 # The strace options that record only the two calls and their results:
 # -s 0 and verbose=none keep buffer contents out of the log.
 # shellcheck disable=SC2054 # one argument: trace=a,b

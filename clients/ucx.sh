@@ -25,25 +25,14 @@ UCX_PORT=13337
 # file of "-" means not traced.  Sets rc (the client's; 1 if the server
 # failed) and secs.
 ucx_pair() {
-	local tag=$1 strace_s=$2 strace_c=$3 server client pid
+	local tag=$1 strace_s=$2 strace_c=$3 server client
 	shift 3
 	UCX_PORT=$((UCX_PORT + 1))
 	server=(ucx_perftest -p "$UCX_PORT" "$@")
 	[ "$strace_s" = - ] || server=("${STRACE_CMA[@]}" -f -o "$strace_s" "${server[@]}")
-	timeout -k 10 "$limit" "${server[@]}" >"$tag.srv" 2>&1 &
-	pid=$!
-	# Wait until it listens (seconds under TCG; its stdout is buffered).
-	for _ in $(seq 240); do
-		listening "$UCX_PORT" && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.25
-	done
 	client=(ucx_perftest 127.0.0.1 -p "$UCX_PORT" "$@")
 	[ "$strace_c" = - ] || client=("${STRACE_CMA[@]}" -f -o "$strace_c" "${client[@]}")
-	run "$tag" "${client[@]}"
-	# A failed client leaves the server waiting for it: stop it.
-	[ "$rc" = 0 ] || kill "$pid" 2>/dev/null || true
-	wait "$pid" || rc=${rc/#0/1}
+	with_server "$tag" "$UCX_PORT" "${server[@]}" -- "${client[@]}"
 }
 
 # The "Final:" line's overall bandwidth (MB/s) of <tag>.out, or "na".
