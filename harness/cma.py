@@ -175,7 +175,15 @@ def differential(runs):
         if ref is None:
             continue
         found += results.compare_fuzz(run.label, run.sections(), ref.sections(), run.plan)
-    return found
+    return found + reduce_across_abis(runs)
+
+
+def reduce_across_abis(runs):
+    """The REDUCE fuzzer's runs on every ABI of every target booted, with
+    each other (there is no reference kernel to compare with)."""
+    outputs = {f'{run.label}/{prog.abi}': run.sections().get((prog.abi, prog.name), ([], None))[0]
+               for run in runs for prog in run.plan if prog.kind == 'reduce_fuzz'}
+    return [results.compare_reduce_fuzz(outputs)] if outputs else []
 
 
 def report(runs):
@@ -226,7 +234,8 @@ def matrix(runs, chosen, seconds, full_run):
     for label, what in (('install-test', 'Install stage on a simulated fresh machine (stubbed '
                          'apt, harness/test_install.py)'),
                         ('review', 'Review checks (checkpatch, sparse/W=1, bisect, nocma)'),
-                        ('differential', 'Differential fuzzing, ours vs reference, per ABI')):
+                        ('differential', 'Differential fuzzing, ours vs reference per ABI, and the '
+                         'REDUCE fuzzer across ABIs')):
         c = by_label.get(label)
         if c:
             rows.append(f'\n{what}: {c["pass"]} passed, {c["fail"]} failed.')
@@ -290,7 +299,7 @@ def stress_table(runs, command, full_run):
         console = open(run_.log, errors='replace').read()
         sections, seconds = results.sections(console), results.durations(console)
         for prog in run_.plan:
-            if prog.kind not in ('fuzz', 'fuzz_self', 'exit', 'tap') or \
+            if prog.kind not in ('fuzz', 'fuzz_self', 'reduce_fuzz', 'exit', 'tap') or \
                     prog.name in results.NOT_STRESS:
                 continue
             prefix = f'{run_.label}/{prog.abi}/{prog.name}'

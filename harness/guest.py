@@ -41,7 +41,8 @@ def compile_program(cc, src, out, includes=(), static=True):
 class Program:
     """One program of the plan: its kind says how the host judges its output
     (selftest: kselftest TAP; tap: plain TAP; probe; fuzz: compared across
-    kernels; fuzz_self: compared with the same boot's plain fuzz run; exit:
+    kernels; fuzz_self: compared with the same boot's plain fuzz run;
+    reduce_fuzz: judged by its own model, compared across ABIs; exit:
     status 0).  abi "host": a program of the host's root."""
 
     def __init__(self, abi, name, kind, src=None, includes=(), args=(), path=None):
@@ -93,6 +94,15 @@ def group_examples(target, kernel, ctx):
         return []
     progs = (each_abi(target, 'man_example', 'exit', ctx['man_example'])
              + each_abi(target, 'cma_demo', 'exit', os.path.join(TOP, 'examples/cma_demo.c')))
+    # The MPI_Reduce demo: by the kernel where it reduces, else by the
+    # library's fallback (the reference), and by the fallback on demand.
+    demo = os.path.join(TOP, 'examples/mpi_reduce.c')
+    progs += (each_abi(target, 'mpi_reduce', 'exit', demo, includes=[ctx['uapi']])
+              + each_abi(target, 'mpi_reduce_all', 'exit', demo,
+                         ('-a', '-k') if claims_flags(kernel) else ('-a',),
+                         includes=[ctx['uapi']])
+              + each_abi(target, 'mpi_reduce_fallback', 'exit', demo, ('-a', '-f'),
+                         includes=[ctx['uapi']]))
     if claims_flags(kernel):
         progs += each_abi(target, 'stack_sampler', 'exit',
                           os.path.join(TOP, 'examples/stack_sampler.c'), includes=[ctx['uapi']])
@@ -104,11 +114,14 @@ def group_examples(target, kernel, ctx):
 FUZZ_ARGS = ('-s', '1', '-n', '10000')
 # cma_fuzz -F: the same cases by pidfd, and with PROCESS_VM_NOWAIT.
 FUZZ_VARIANTS = ('pidfd', 'nowait')
+# reduce_fuzz: judged by its model, its output compared across ABIs.
+REDUCE_FUZZ_ARGS = ('-s', '1', '-n', '1500')
 
 
 def group_fuzz(target, kernel, ctx):
     """The differential fuzzer; on the patched kernel also its runs by pidfd
-    and with NOWAIT, each to equal the plain run of the same boot."""
+    and with NOWAIT, each to equal the plain run of the same boot, and the
+    REDUCE fuzzer."""
     if kernel == 'base':
         return []
     src = os.path.join(TOP, 'stress/cma_fuzz.c')
@@ -117,6 +130,9 @@ def group_fuzz(target, kernel, ctx):
         for variant in FUZZ_VARIANTS:
             progs += each_abi(target, f'cma_fuzz_{variant}', 'fuzz_self', src,
                               FUZZ_ARGS + ('-F', variant), includes=[ctx['uapi']])
+        progs += each_abi(target, 'reduce_fuzz', 'reduce_fuzz',
+                          os.path.join(TOP, 'stress/reduce_fuzz.c'), REDUCE_FUZZ_ARGS,
+                          includes=[ctx['uapi'], os.path.join(ctx['selftests'], 'process_vm')])
     return progs
 
 

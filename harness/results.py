@@ -138,6 +138,46 @@ def compare_fuzz(label, ours, reference, plan):
             for prog in plan if prog.kind == 'fuzz']
 
 
+REDUCE_END = re.compile(r'^reduce-fuzz: (\d+) cases, seed (\d+), digest ([0-9a-f]+), '
+                        r'floats ([0-9a-f]+|none), (\d+) mismatches$')
+
+
+def judge_reduce_fuzz(prefix, lines, status):
+    """The REDUCE fuzzer judges itself against its model: a clean finish
+    with 0 mismatches; compare_reduce_fuzz() then compares the ABIs."""
+    end = next((m for m in map(REDUCE_END.match, lines) if m), None)
+    wrong = [l for l in lines if l.startswith('reduce-fuzz: case ')]
+    if status == 0 and end and end.group(5) == '0':
+        return Result(prefix, 'pass', f'{end.group(1)} cases as the model says')
+    return Result(prefix, 'fail', f'exit status {status}, '
+                  + (f'{end.group(5)} mismatches' if end else 'summary line missing')
+                  + (f'; first: {wrong[0]}' if wrong else ''))
+
+
+def compare_reduce_fuzz(outputs):
+    """The REDUCE fuzzer's output must be the same on every ABI: one digest
+    for the cases every kernel computes, one for the float cases where the
+    kernel computes floats.  outputs: {label: lines}."""
+    digests, floats = {}, {}
+    for label, lines in outputs.items():
+        end = next((m for m in map(REDUCE_END.match, lines) if m), None)
+        if not end:
+            continue
+        digests.setdefault(end.group(3), []).append(label)
+        if end.group(4) != 'none':
+            floats.setdefault(end.group(4), []).append(label)
+    name = 'reduce_fuzz-across-abis'
+    if not digests:
+        return Result(name, 'fail', 'no complete run')
+    for kind, found in (('integer', digests), ('float', floats)):
+        if len(found) > 1:
+            return Result(name, 'fail', f'{kind} cases differ: ' + '; '.join(
+                f'{d}: {", ".join(ls)}' for d, ls in found.items()))
+    runs = sum(len(v) for v in digests.values())
+    nfloat = sum(len(v) for v in floats.values())
+    return Result(name, 'pass', f'{runs} runs identical, floats computed on {nfloat} of them')
+
+
 def compare_fuzz_self(prefix, lines, plain):
     """A fuzzer variant (by pidfd, with NOWAIT) against the plain run of the
     same boot: the flags change nothing, case by case."""
@@ -145,9 +185,10 @@ def compare_fuzz_self(prefix, lines, plain):
 
 
 # Programs of kind exit that are examples, not stress: left out of the table.
-NOT_STRESS = ('man_example', 'cma_demo', 'kmemleak_clear', 'side_effects')
+NOT_STRESS = ('man_example', 'cma_demo', 'kmemleak_clear', 'side_effects', 'mpi_reduce',
+              'mpi_reduce_all', 'mpi_reduce_fallback')
 # The line each stress program ends with, saying how much it did.
-SUMMARY = re.compile(r'^(cma-fuzz|cma-race|cma-failinj|kmemleak|trinity): .*\d')
+SUMMARY = re.compile(r'^(cma-fuzz|reduce-fuzz|cma-race|cma-failinj|kmemleak|trinity): .*\d')
 
 
 def summary(prog, lines):
@@ -192,6 +233,8 @@ def judge(console, plan, kernel_label, base, claims_flags=False):
             results.append(judge_fuzz(prefix, lines, status))
             plain = found.get((prog.abi, 'cma_fuzz'), ([], None))[0]
             results.append(compare_fuzz_self(prefix, lines, plain))
+        elif prog.kind == 'reduce_fuzz':
+            results.append(judge_reduce_fuzz(prefix, lines, status))
         elif prog.kind == 'probe':
             results.extend(judge_probe(prefix, lines, base))
         else:
