@@ -33,6 +33,8 @@ MODES = {
         'args': ['-s', SIZES, '-t', '4', '-m',
                  'readv_1,writev_1,readv_64,writev_64,readv_1_thp,writev_1_thp,'
                  'shm_double,pipe,vmsplice,proc_mem,memcpy,readv_1_pidfd'],
+        # PROCESS_VM_REDUCE against copy-then-reduce (bench/reduce_bench.c).
+        'reduce': ['-s', '4K,64K,1M,8M,64M', '-n', '2,4,8', '-t', '5'],
     },
     'tcg': {
         'about': ('x86_64 guest under QEMU TCG, two vcpus, real time: noisy, for large '
@@ -63,6 +65,7 @@ MODES = {
         'rounds': 7,
         'args': ['-s', '8,64K,256K,1M,8M,64M', '-t', '20', '-m',
                  'readv_1,writev_1,readv_64,writev_64,memcpy'],
+        'reduce': ['-s', '4K,64K,1M,8M,64M', '-n', '2,4,8', '-t', '20'],
     },
 }
 KERNELS = ('patched', 'reference')
@@ -105,6 +108,10 @@ def mode_plan(mode, target, uapi):
     abi = target['abis'][0]
     plan = [guest.Program(abi, 'cma_bench', 'exit', os.path.join(TOP, 'bench', 'cma_bench.c'),
                           includes=[uapi], args=mode['args'])]
+    if 'reduce' in mode:
+        plan.append(guest.Program(abi, 'reduce_bench', 'exit',
+                                  os.path.join(TOP, 'bench', 'reduce_bench.c'),
+                                  includes=[uapi], args=mode['reduce']))
     if 'latency' in mode:
         plan.append(guest.Program(abi, 'cma_latency', 'exit',
                                   os.path.join(TOP, 'bench', 'cma_latency.c'),
@@ -195,6 +202,8 @@ def table(name, rounds):
             '| --- | --- | ---: | ---: | ---: |']
     data = []
     for key in keys:
+        if key[0].startswith(REDUCE_METHODS):
+            continue
         cells = ratio_cells(ours, ref, key)
         if cells is None:
             continue
@@ -203,8 +212,43 @@ def table(name, rounds):
         rows.append(f'| {key[0]} | {human(key[1])} | {o:,.0f} | {f:,.0f} | '
                     f'{cells[0]:.3f} ({cells[1]:.3f}–{cells[2]:.3f}) |')
         data.append((key, o, f, cells))
-    rows += ['', alternatives(ours), ''] + mpi_lines(rounds) + flags_lines(ours)
+    rows += (['', alternatives(ours), ''] + mpi_lines(rounds) + flags_lines(ours)
+             + reduce_table(ours))
     return '\n'.join(rows), data
+
+
+# bench/reduce_bench.c's methods: our kernel's REDUCE against copy-then-reduce.
+REDUCE_METHODS = ('reduce_', 'copyred_', 'blocked_')
+
+
+def reduce_table(ours):
+    """REDUCE against copy-then-reduce (whole, and in 256 KiB blocks) on our
+    kernel alone, medians of the rounds: the reference has no REDUCE."""
+    def med(key):
+        found = [r[key] for r in ours if key in r]
+        return statistics.median(found) if found else None
+
+    points = {k for r in ours for k in r if k[0].startswith('reduce_')}
+    if not points:
+        return []
+    rows = ['Reduce-to-root with `PROCESS_VM_REDUCE` (SUM), our kernel, against what a root '
+            'does without it: copy each peer\'s M bytes into a temporary and combine '
+            '(copy), or the same in 256 KiB blocks that stay in cache (blocked) '
+            '(`bench/reduce_bench.c`, medians of the rounds; ns for the whole reduction '
+            'of N ranks, the speed-up is the other method\'s time over REDUCE\'s):', '',
+            '| type | N | M per rank | REDUCE ns | copy ns | blocked ns | REDUCE vs copy '
+            '| REDUCE vs blocked |',
+            '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
+    for method, size in sorted(points, key=lambda k: (k[0].split('_')[1],
+                                                      int(k[0].split('_n')[1]), k[1])):
+        _, typ, n = method.split('_')
+        red = med((method, size))
+        copy = med((f'copyred_{typ}_{n}', size))
+        blocked = med((f'blocked_{typ}_{n}', size))
+        rows.append(f'| {typ} | {n[1:]} | {human(size)} | {red:,.0f} | '
+                    f'{copy or 0:,.0f} | {blocked or 0:,.0f} | '
+                    f'{ratio(copy, red)}× | {ratio(blocked, red)}× |')
+    return rows + ['']
 
 
 def flags_lines(ours):
