@@ -19,13 +19,15 @@
  *   local   w w w r w w w w w w w  -  w  w  w  -
  *   remote  w w w w w - w w w r w  w  w  w  w  -
  *
- * (w read-write, r read-only, - PROT_NONE).  Each case picks an operation
+ * (w read-write, r read-only, - PROT_NONE; the target mlockall()s, so
+ * every page stays resident).  Each case picks an operation
  * and type (now and then a reserved code, a bitwise op on a float, an op
  * without REDUCE or an unknown bit: EINVAL), a direction, PIDFD and
  * NOWAIT at random (neither may change a result here: every page is
  * resident), and two iovec arrays over element-aligned pieces of the
  * regions with gaps, empty iovecs at odd addresses and, now and then, one
- * misaligned base or length (EINVAL, nothing touched).  The pieces are
+ * misaligned base or length, or a count over 1024 (EINVAL, nothing
+ * touched).  The pieces are
  * refilled with fresh random data (for floats: zeros, infinities, NaNs,
  * denormals), then the call is made, and the model predicts it: elements
  * pair along the two byte streams; an element is done if its destination
@@ -188,7 +190,11 @@ static void elem_set(unsigned char *p, unsigned int size, uint64_t v)
 	memcpy(p, &v, 8);
 }
 
-/* The region's first contents, defined byte by byte */
+/*
+ * The region's first contents: each aligned 8-byte word one byte repeated,
+ * so that an element of any size reads the same in either byte order
+ * (the read-only and PROT_NONE blocks keep it for good)
+ */
 static void map_side(struct side *s)
 {
 	unsigned char *p;
@@ -201,7 +207,7 @@ static void map_side(struct side *s)
 		die("mmap");
 	s->mem = (unsigned char *)(((uintptr_t)p + BLK - 1) & ~(BLK - 1));
 	for (b = 0; b < REGION; b++)
-		s->model[b] = (uint8_t)(mix64(b / 8 + s->remote * REGION) >> (b % 8 * 8));
+		s->model[b] = (uint8_t)mix64(b / 8 + s->remote * REGION);
 	memcpy(s->mem, s->model, REGION);
 	for (b = 0; b < NBLK; b++)
 		if (s->kind[b] != 'w' &&
@@ -243,11 +249,11 @@ static void refill(struct side *s, int type)
 	unsigned long i;
 
 	for (i = 0; i < s->cnt; i++) {
-		size_t off = off_of(s, s->piece[i].iov_base);
-		size_t len = s->piece[i].iov_len, b, next;
+		size_t len = s->piece[i].iov_len, off, b, next;
 
 		if (!len)
 			continue;
+		off = off_of(s, s->piece[i].iov_base);
 		if (is_float(type))
 			model_fill(&data_state, type, scratch, (len + 7) & ~7UL);
 		else
@@ -295,7 +301,7 @@ static void cut_side(struct side *s, unsigned int size, size_t elems)
 	s->cnt = 0;
 	s->lo = off;
 	while (elems && s->cnt < maxcnt && off < REGION) {
-		size_t chunk = s->cnt + 1 == maxcnt ? elems : 1 + rnd(elems);
+		size_t chunk = s->cnt + 1 >= maxcnt ? elems : 1 + rnd(elems);
 
 		if (rnd(8) == 0)
 			s->piece[s->cnt++] = (struct iovec){
@@ -469,6 +475,8 @@ static uint64_t hash_side(const struct side *s, int type)
 	size_t off, e;
 
 	for (i = 0; i < s->cnt; i++) {
+		if (!s->piece[i].iov_len)
+			continue;
 		off = off_of(s, s->piece[i].iov_base);
 		for (e = off; e < off + s->piece[i].iov_len; e += size) {
 			v = elem_get(s->model + e, size);
@@ -529,7 +537,11 @@ static unsigned long pick_flags(int op, int type, int *valid)
 	case 3:
 		return f & ~PROCESS_VM_REDUCE;
 	case 4:
-		return f | 1UL << (rnd(2) ? 2 + rnd(6) : 20 + rnd(12));
+		switch (rnd(3)) {
+		case 0: return f | 1UL << (2 + rnd(6));
+		case 1: return f | 1UL << (9 + rnd(3));
+		}
+		return f | 1UL << (20 + rnd(12));
 	}
 	*valid = op_allowed(op, type);
 	return f;
@@ -587,6 +599,8 @@ int main(int argc, char **argv)
 		char x;
 
 		close(to_t[1]);
+		/* Resident for good: NOWAIT must find every page it is asked for */
+		mlockall(MCL_CURRENT);
 		while (read(to_t[0], &x, 1) > 0)
 			;
 		_exit(0);
@@ -603,7 +617,8 @@ int main(int argc, char **argv)
 		size_t elems;
 		long pid = target, ret, want;
 		uint64_t lh, rh;
-		int n, bad;
+		unsigned long lcnt, rcnt;
+		int n, bad, over;
 
 		type = 1 + rnd(NTYPES - 1);
 		if (!op_allowed(op, type))
@@ -624,15 +639,21 @@ int main(int argc, char **argv)
 		bad = rnd(100) < 4 && misalign(rnd(2) ? &loc : &rem, size);
 		loc.total = total(&loc);
 		rem.total = total(&rem);
+		/* Now and then a count over UIO_MAXIOV: 1 local, 2 remote */
+		over = rnd(100) < 2 ? 1 + rnd(2) : 0;
+		lcnt = over == 1 ? UIO_MAXIOV + 1 : loc.cnt;
+		rcnt = over == 2 ? UIO_MAXIOV + 1 : rem.cnt;
 
 		npairs = 0;
 		if (!valid)
 			want = -EINVAL;
 		else if (is_float(type) && !floats[type])
 			want = -EOPNOTSUPP;
+		else if (over == 1)
+			want = -EINVAL;
 		else if (!loc.total)
 			want = 0;
-		else if (bad || misaligned(&loc, size) || misaligned(&rem, size))
+		else if (over || bad || misaligned(&loc, size) || misaligned(&rem, size))
 			want = -EINVAL;
 		else if (!rem.total)
 			want = 0;
@@ -640,7 +661,7 @@ int main(int argc, char **argv)
 			want = model_transfer(write, op, type);
 
 		ret = syscall(write ? SYS_process_vm_writev : SYS_process_vm_readv,
-			      pid, loc.iov, loc.cnt, rem.iov, rem.cnt, flags);
+			      pid, loc.iov, lcnt, rem.iov, rcnt, flags);
 		if (ret < 0)
 			e = errno;
 		if (ret != (want < 0 ? -1 : want) || (want < 0 && e != -want)) {
@@ -662,8 +683,7 @@ int main(int argc, char **argv)
 			     "%llu %s %lu %lu %lu %lu %ld %s %016llx %016llx\n",
 			     c, write ? "writev" : "readv",
 			     flags >> PROCESS_VM_OP_SHIFT & 15,
-			     flags >> PROCESS_VM_TYPE_SHIFT & 15, loc.cnt,
-			     rem.cnt, ret, errname(ret, e),
+			     flags >> PROCESS_VM_TYPE_SHIFT & 15, lcnt, rcnt, ret, errname(ret, e),
 			     (unsigned long long)lh, (unsigned long long)rh);
 		if (valid && is_float(type))
 			fdigest = fnv(fdigest, line, n);

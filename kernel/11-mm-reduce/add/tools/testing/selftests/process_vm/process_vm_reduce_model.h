@@ -262,7 +262,7 @@ static inline uint64_t float_bits(uint64_t *state, bool dbl)
 	case 2:
 		return sign | emax << mant | 1ULL << (mant - 1) | m;	/* qNaN */
 	case 3:
-		return sign | emax << mant | (m | 1) >> 1;	/* sNaN */
+		return sign | emax << mant | (m >> 1) | 1;	/* sNaN */
 	case 4:
 	case 5:
 		return sign | m;				/* denormal */
