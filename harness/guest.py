@@ -115,7 +115,7 @@ FUZZ_ARGS = ('-s', '1', '-n', '10000')
 # cma_fuzz -F: the same cases by pidfd, and with PROCESS_VM_NOWAIT.
 FUZZ_VARIANTS = ('pidfd', 'nowait')
 # reduce_fuzz: judged by its model, its output compared across ABIs.
-REDUCE_FUZZ_ARGS = ('-s', '1', '-n', '1500')
+REDUCE_FUZZ_ARGS = ('-s', '1', '-n', '5000')
 
 
 def group_fuzz(target, kernel, ctx):
