@@ -158,7 +158,7 @@ def earlier_references(trees, abis, runs, targets):
                 os.path.getmtime(os.path.join(TOP, p)) for p in FUZZER_SOURCES):
             found.append(Run(targets[like], 'reference', [], [], log))
         else:
-            plan = guest.group_fuzz(targets[like], 'reference', {})
+            plan = guest.group_fuzz(targets[like], 'reference', {'uapi': UAPI_DIR})
             found.append(boot_and_judge(trees, abis, targets[like], 'reference', plan))
     return found
 
