@@ -25,8 +25,8 @@
  * Which path: the kernel's, if the probe of the flags answers EFAULT for
  * the type (once per type, cached); else the fallback, which copies at
  * most PVM_REDUCE_CHUNK bytes at a time through a buffer on the heap
- * and combines them here.  PVM_REDUCE_FALLBACK=1 in the
- * environment forces the fallback (for comparison).  pvm_reduce_path()
+ * and combines them here.  PVM_REDUCE_FALLBACK=1 in the environment at
+ * a type's first use forces the fallback for it (for comparison).  pvm_reduce_path()
  * says which one a type takes.
  *
  * The fallback computes what the kernel computes: integers wrap, MIN and
@@ -109,20 +109,22 @@ static inline int pvm_reduce_path(int type)
 	unsigned long flags = PROCESS_VM_REDUCE |
 			      PROCESS_VM_OP(PROCESS_VM_OP_SUM) |
 			      PROCESS_VM_TYPE(type);
-	const char *force = getenv("PVM_REDUCE_FALLBACK");
+	const char *force;
 	int path;
 
 	if (!pvm_reduce_size(type))
 		return 0;
-	if (force && *force && strcmp(force, "0"))
-		return PVM_REDUCE_FALLBACK;
 	path = __atomic_load_n(&known[type], __ATOMIC_RELAXED);
 	if (path)
 		return path;
-	/* The documented probe: EFAULT where the flags are supported */
-	path = syscall(SYS_process_vm_readv, getpid(), NULL, 1UL, NULL, 1UL,
-		       flags) == -1 && errno == EFAULT ?
-	       PVM_REDUCE_KERNEL : PVM_REDUCE_FALLBACK;
+	/* First use of @type: the environment, then the documented probe */
+	force = getenv("PVM_REDUCE_FALLBACK");
+	if (force && *force && strcmp(force, "0"))
+		path = PVM_REDUCE_FALLBACK;
+	else	/* EFAULT where the flags are supported */
+		path = syscall(SYS_process_vm_readv, getpid(), NULL, 1UL, NULL,
+			       1UL, flags) == -1 && errno == EFAULT ?
+		       PVM_REDUCE_KERNEL : PVM_REDUCE_FALLBACK;
 	__atomic_store_n(&known[type], path, __ATOMIC_RELAXED);
 	return path;
 }
