@@ -13,16 +13,40 @@
 /* dst[i] = dst[i] OP src[i] for @n elements */
 typedef void (*pvm_reduce_fn)(void *dst, const void *src, size_t n);
 
-/* Defines @name, a pvm_reduce_fn on elements of type @T: d[i] = @expr */
+/*
+ * Defines @name, a pvm_reduce_fn on elements of type @T: dst = @expr, where
+ * @expr combines x (the dst element) and y (the src one).  Eight elements a
+ * turn: the kernel is built neither to unroll nor to vectorize, and the
+ * loop's own increment, compare and branch would cost as much again as an
+ * element's load, operation and store.
+ */
 #define PVM_REDUCE_FN(name, T, expr)					\
-static void name(void *dst, const void *src, size_t n)			\
+static __always_inline void name##_at(void *dst, const void *src,	\
+				      size_t i)				\
 {									\
 	typeof(T) *d = dst;						\
 	const typeof(*d) *s = src;					\
+	typeof(*d) x = d[i], y = s[i];					\
+									\
+	d[i] = expr;							\
+}									\
+									\
+static void name(void *dst, const void *src, size_t n)			\
+{									\
 	size_t i;							\
 									\
-	for (i = 0; i < n; i++)						\
-		d[i] = (expr);						\
+	for (i = 0; i + 8 <= n; i += 8) {				\
+		name##_at(dst, src, i);					\
+		name##_at(dst, src, i + 1);				\
+		name##_at(dst, src, i + 2);				\
+		name##_at(dst, src, i + 3);				\
+		name##_at(dst, src, i + 4);				\
+		name##_at(dst, src, i + 5);				\
+		name##_at(dst, src, i + 6);				\
+		name##_at(dst, src, i + 7);				\
+	}								\
+	for (; i < n; i++)						\
+		name##_at(dst, src, i);					\
 }
 
 /**

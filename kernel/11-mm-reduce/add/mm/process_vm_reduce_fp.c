@@ -71,14 +71,14 @@ void pvm_reduce_fp_end(void)
 }
 #endif /* CONFIG_PPC_FPU */
 
-PVM_REDUCE_FN(pvm_sum_f32, float, d[i] + s[i])
-PVM_REDUCE_FN(pvm_prod_f32, float, d[i] * s[i])
-PVM_REDUCE_FN(pvm_min_f32, float, d[i] < s[i] ? d[i] : s[i])
-PVM_REDUCE_FN(pvm_max_f32, float, d[i] > s[i] ? d[i] : s[i])
-PVM_REDUCE_FN(pvm_sum_f64, double, d[i] + s[i])
-PVM_REDUCE_FN(pvm_prod_f64, double, d[i] * s[i])
-PVM_REDUCE_FN(pvm_min_f64, double, d[i] < s[i] ? d[i] : s[i])
-PVM_REDUCE_FN(pvm_max_f64, double, d[i] > s[i] ? d[i] : s[i])
+PVM_REDUCE_FN(pvm_sum_f32, float, x + y)
+PVM_REDUCE_FN(pvm_prod_f32, float, x * y)
+PVM_REDUCE_FN(pvm_min_f32, float, x < y ? x : y)
+PVM_REDUCE_FN(pvm_max_f32, float, x > y ? x : y)
+PVM_REDUCE_FN(pvm_sum_f64, double, x + y)
+PVM_REDUCE_FN(pvm_prod_f64, double, x * y)
+PVM_REDUCE_FN(pvm_min_f64, double, x < y ? x : y)
+PVM_REDUCE_FN(pvm_max_f64, double, x > y ? x : y)
 
 const pvm_reduce_fn pvm_reduce_fp_fns[2][PROCESS_VM_OP_MAX + 1] = {
 	{ NULL, pvm_sum_f32, pvm_prod_f32, pvm_min_f32, pvm_max_f32 },

@@ -615,6 +615,117 @@ TEST(caller_flush_to_zero_ignored)
 	}
 }
 
+/*
+ * Transparent huge pages in the target: it maps and fills two of them
+ * itself after the fork (so they are its own, not shared with us), and
+ * each direction reduces across the boundary between them, from a local
+ * buffer at another page offset.
+ */
+static struct {
+	unsigned char *base;	/* hsize-aligned, in our reservation */
+	size_t hsize;
+	const unsigned char *fill;
+} thp;
+
+static int thp_map(void *arg)
+{
+	void *p = mmap(thp.base, 2 * thp.hsize, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	madvise(p, 2 * thp.hsize, MADV_HUGEPAGE);
+	memcpy(p, thp.fill, 2 * thp.hsize);
+	return 0;
+}
+
+/* The target's AnonHugePages in kB, for the log; -1 if unknown */
+static long target_huge_kb(pid_t pid)
+{
+	char path[64], line[128];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+TEST(thp_across_huge_pages)
+{
+	static const int ops[] = { PROCESS_VM_OP_SUM, PROCESS_VM_OP_MIN };
+	static const int types[] = { PROCESS_VM_TYPE_U64, PROCESS_VM_TYPE_S16 };
+	const char *why = reduce_missing();
+	size_t ps = page_size(), len, off;
+	unsigned char *resv, *local, *lorig, *rorig, *want, *seen;
+	struct iovec l, r;
+	struct target t;
+	unsigned int i;
+	long v;
+
+	if (why)
+		SKIP(return, "%s", why);
+	thp.hsize = 2 << 20;
+	if (!read_int_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",
+			   &v) && v > 0)
+		thp.hsize = v;
+	/* From 3 pages before the boundary to 5 after, at a page offset */
+	off = thp.hsize - 3 * ps + 8;
+	len = 8 * ps;
+	resv = mmap(NULL, 3 * thp.hsize, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_TRUE(mapped(resv));
+	thp.base = (unsigned char *)(((uintptr_t)resv + thp.hsize - 1) &
+				     ~(uintptr_t)(thp.hsize - 1));
+	local = map_anon(len + ps, PROT_READ | PROT_WRITE, 0);
+	rorig = malloc(2 * thp.hsize);
+	lorig = malloc(len);
+	want = malloc(len);
+	seen = malloc(len);
+	ASSERT_TRUE(local && rorig && lorig && want && seen);
+	for (i = 0; i < ARRAY_SIZE(ops); i++) {
+		int write;
+
+		for (write = 0; write < 2; write++) {
+			fill_random(types[i], rorig, 2 * thp.hsize);
+			fill_random(types[i], lorig, len);
+			memcpy(local + 40, lorig, len);
+			thp.fill = rorig;
+			ASSERT_EQ(0, target_start(&t, NULL, NULL));
+			ASSERT_EQ(0, target_call(&t, thp_map, NULL));
+			if (!i && !write)
+				TH_LOG("target's AnonHugePages: %ld kB",
+				       target_huge_kb(t.pid));
+
+			l = (struct iovec){ local + 40, len };
+			r = (struct iovec){ thp.base + off, len };
+			EXPECT_EQ((ssize_t)len,
+				  reduce_call(write, t.pid, &l, 1, &r, 1,
+					      RED(ops[i], types[i])));
+			memcpy(want, write ? rorig + off : lorig, len);
+			model(ops[i], types[i], want,
+			      write ? lorig : rorig + off, len);
+			ASSERT_EQ(0, copy_with(t.pid, seen, r.iov_base, len,
+					       false));
+			expect_same(write ? seen : local + 40, want, len,
+				    "across two huge pages");
+			/* The source side is untouched */
+			expect_same(write ? local + 40 : seen,
+				    write ? lorig : rorig + off, len,
+				    "the source");
+			target_stop(&t);
+		}
+	}
+	munmap(resv, 3 * thp.hsize);
+	munmap(local, len + ps);
+}
+
 /* REDUCE with PROCESS_VM_PIDFD and PROCESS_VM_NOWAIT */
 TEST(with_pidfd_and_nowait)
 {
