@@ -21,6 +21,7 @@ import bench  # noqa: E402
 import deps  # noqa: E402
 import guest  # noqa: E402
 import kbuild  # noqa: E402
+import lines  # noqa: E402
 import qemu  # noqa: E402
 import quality  # noqa: E402
 import results  # noqa: E402
@@ -53,6 +54,7 @@ def load_targets():
         target = dict(data['target'][entry['like']]) if 'like' in entry else {}
         target.update(entry, name=name)
         target.setdefault('kernels', list(tree.DEFAULT_KERNELS))
+        target.setdefault('line', lines.DEFAULT)
         missing = [k for k in TARGET_KEYS if k not in target]
         if missing:
             raise StageError(f'{path}: target {name} lacks {", ".join(missing)}',
@@ -62,9 +64,9 @@ def load_targets():
 
 
 def packages(abis, targets):
-    wanted = []
+    wanted = [lines.load(lines.DEFAULT)['package']]  # the selftests' tree
     for target in targets:
-        wanted += target['packages']
+        wanted += target['packages'] + [lines.load(target['line'])['package']]
         for abi in target['abis']:
             wanted += abis[abi]['packages']
         for group in target['plan']:
@@ -87,10 +89,23 @@ UAPI_HEADER = 'include/uapi/linux/process_vm_access.h'
 UAPI_DIR = os.path.join(TOP, 'build', 'selftests', 'include', 'uapi')
 
 
-def selftests(trees):
-    """The patched tree's selftests, the same binaries for every kernel."""
+_TREES = {}
+
+
+def trees_of(line=lines.DEFAULT):
+    """The kernel trees of a line, made current once per command."""
+    if line not in _TREES:
+        trees = tree.Trees(TOP, line)
+        trees.prepare()
+        _TREES[line] = trees
+    return _TREES[line]
+
+
+def selftests():
+    """The default line's patched selftests, the same binaries for every
+    kernel of every line."""
     dest = os.path.join(TOP, 'build', 'selftests')
-    trees.export('patched', ['tools/testing/selftests/process_vm',
+    trees_of().export('patched', ['tools/testing/selftests/process_vm',
                              'tools/testing/selftests/kselftest.h',
                              'tools/testing/selftests/kselftest_harness.h',
                              UAPI_HEADER], dest)
@@ -116,7 +131,7 @@ def boot_and_judge(trees, abis, target, kernel, plan=None):
     image = kbuild.build(target, kernel, src)
     if plan is None:
         with stage('programs', f'{target["name"]}/{kernel}: the plan'):
-            ctx = {'selftests': selftests(trees), 'man_example': man_example(),
+            ctx = {'selftests': selftests(), 'man_example': man_example(),
                    'uapi': UAPI_DIR}
             plan = guest.programs(target, kernel, ctx)
     initramfs = guest.build_initramfs(target, kernel, plan, abis)
@@ -141,7 +156,7 @@ def complete_log(log):
     return os.path.exists(log) and qemu.END_MARKER in open(log, errors='replace').read()
 
 
-def earlier_references(trees, abis, runs, targets):
+def earlier_references(abis, runs, targets):
     """For a variant target booted without its reference kernel (make
     stress): the reference run of the last make check, from its log, if
     that log is newer than the fuzzer; else (a fresh machine, a changed
@@ -159,7 +174,8 @@ def earlier_references(trees, abis, runs, targets):
             found.append(Run(targets[like], 'reference', [], [], log))
         else:
             plan = guest.group_fuzz(targets[like], 'reference', {'uapi': UAPI_DIR})
-            found.append(boot_and_judge(trees, abis, targets[like], 'reference', plan))
+            found.append(boot_and_judge(trees_of(targets[like]['line']), abis, targets[like],
+                                        'reference', plan))
     return found
 
 
@@ -269,10 +285,10 @@ def side_effect_table(runs, full_run):
     for run_ in runs:
         if run_.kernel not in ('patched', 'reference'):
             continue
-        for (abi, name), (lines, _) in run_.sections().items():
+        for (abi, name), (out, _) in run_.sections().items():
             if name != 'side_effects':
                 continue
-            for line in lines:
+            for line in out:
                 m = re.match(r'^side-effect (\S+) (-?\d+) \| (.*)$', line)
                 if m:
                     key = (run_.target['name'], m.group(1), m.group(3))
@@ -304,9 +320,9 @@ def stress_table(runs, command, full_run):
                 continue
             prefix = f'{run_.label}/{prog.abi}/{prog.name}'
             failed = any(s == 'fail' for n, s in status.items() if n.startswith(prefix))
-            lines = sections.get((prog.abi, prog.name), ([], None))[0]
+            out = sections.get((prog.abi, prog.name), ([], None))[0]
             rows.append(f'| {run_.label} | {prog.abi}/{prog.name} | '
-                        f'{"FAIL" if failed else "ok"} | {results.summary(prog, lines)} | '
+                        f'{"FAIL" if failed else "ok"} | {results.summary(prog, out)} | '
                         f'{seconds.get((prog.abi, prog.name), "")} |')
         splat = next(r for r in run_.found if r.name.endswith('/console-splats'))
         rows.append(f'| {run_.label} | console | {"FAIL" if splat.status == "fail" else "ok"} '
@@ -326,15 +342,13 @@ def cmd_check(args, abis, targets):
     start = time.monotonic()
     first = [install_test()] if role is None else []
     deps.ensure(packages(abis, chosen), LOGS)
-    trees = tree.Trees(TOP)
-    trees.prepare()
-    runs = first + [boot_and_judge(trees, abis, target, kernel)
+    runs = first + [boot_and_judge(trees_of(target['line']), abis, target, kernel)
             for target in chosen for kernel in target['kernels'] if kernel in kernels]
-    found = differential(runs + earlier_references(trees, abis, runs, targets))
+    found = differential(runs + earlier_references(abis, runs, targets))
     if found:
         runs.append(Run(None, None, [], found, 'build/logs', label='differential'))
     if not (args.quick or args.no_review):
-        runs.append(review(trees, chosen))
+        runs.append(review(trees_of(), [t for t in chosen if t['line'] == lines.DEFAULT]))
     seconds = time.monotonic() - start
     full_run = not (args.quick or args.targets or args.kernels
                     or (args.no_review and role is None))
@@ -342,7 +356,7 @@ def cmd_check(args, abis, targets):
         matrix(runs, chosen, seconds, full_run)
         side_effect_table(runs, full_run)
         if full_run:
-            format_patches(trees)  # the cover letter with this run's matrix
+            format_patches(trees_of())  # the cover letter with this run's matrix
     stress_table(runs, args.cmd, full_run)
     ok = report(runs)
     print(f'total time {seconds:.0f} s')
@@ -355,13 +369,13 @@ def format_patches(trees):
         run(['rm', '-rf', out])
         run(['git', '-C', trees.repo, 'format-patch', '-q', '--cover-letter',
              '-o', out, 'base..patched'])
-        fill_cover_letter(os.path.join(out, '0000-cover-letter.patch'))
+        fill_cover_letter(trees.line, os.path.join(out, '0000-cover-letter.patch'))
     return sorted(os.path.join(out, n) for n in os.listdir(out))
 
 
-def fill_cover_letter(path):
-    """kernel/cover-letter, plus the latest measured tables if there are any."""
-    subject, body = open(os.path.join(TOP, 'kernel', 'cover-letter')).read().split('\n', 1)
+def fill_cover_letter(line, path):
+    """kernel/LINE/cover-letter, plus the latest measured tables if there are any."""
+    subject, body = open(os.path.join(line['dir'], 'cover-letter')).read().split('\n', 1)
     for name in ('matrix.md', 'bench/bench.md'):
         measured = os.path.join(TOP, 'build', name)
         if os.path.exists(measured):
@@ -393,15 +407,14 @@ def review(trees, chosen):
 def cmd_demo(args, abis, targets):
     target = targets['x86_64']
     deps.ensure(packages(abis, [target]), LOGS)
-    trees = tree.Trees(TOP)
-    trees.prepare()
+    trees = trees_of()
     demo = os.path.join(TOP, 'examples', 'cma_demo.c')
     plan = [guest.Program(target['abis'][0], 'cma_demo', 'exit', demo)]
     run_ = boot_and_judge(trees, abis, target, 'patched', plan)
     found, log = run_.found, run_.log
     section = run_.sections()
-    lines, status = section.get((plan[0].abi, 'cma_demo'), ([], None))
-    print('\n'.join(lines))
+    out, status = section.get((plan[0].abi, 'cma_demo'), ([], None))
+    print('\n'.join(out))
     ok = all(r.status != 'fail' for r in found)
     print(f'demo on the patched kernel: {"ok" if ok else "FAILED"} (console: {log})')
     return 0 if ok else 1
@@ -427,10 +440,8 @@ def install_test():
 
 
 def cmd_patches(args, abis, targets):
-    deps.ensure([], LOGS)
-    trees = tree.Trees(TOP)
-    trees.prepare()
-    for path in format_patches(trees):
+    deps.ensure(packages(abis, []), LOGS)
+    for path in format_patches(trees_of()):
         print(path)
     return 0
 
@@ -442,10 +453,8 @@ def cmd_bench(args, abis, targets):
     mpi = guest.GROUP_PACKAGES['clients'] if clients else []
     deps.ensure(packages(abis, [targets[t] for t in used]) + BENCH_PACKAGES + mpi,
                 LOGS)
-    trees = tree.Trees(TOP)
-    trees.prepare()
-    selftests(trees)  # exports the UAPI header cma_bench includes
-    text = bench.bench(trees, targets, abis, modes, UAPI_DIR)
+    selftests()  # exports the UAPI header cma_bench includes
+    text = bench.bench(trees_of(), targets, abis, modes, UAPI_DIR)
     publish('bench/bench.md', BENCH, text, set(modes) == set(bench.MODES))
     return 0
 

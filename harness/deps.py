@@ -9,11 +9,12 @@ import subprocess
 
 from progress import StageError, run, stage
 
-# Needed whatever the targets: the kernel source, its build tools, the checkers
-# (rsync: the kernel's headers_install copies with it).
-COMMON = ['linux-source-6.1', 'gcc', 'make', 'flex', 'bison', 'bc', 'libelf-dev',
-          'libssl-dev', 'ccache', 'sparse', 'xz-utils', 'git', 'perl',
-          'mandoc', 'groff-base', 'rsync']
+# Needed whatever the targets: the kernel's build tools, the checkers (rsync:
+# the kernel's headers_install copies with it).  Each line's source package
+# comes with the targets (kernel/LINE/line.toml).
+COMMON = ['gcc', 'make', 'flex', 'bison', 'bc', 'libelf-dev', 'libssl-dev',
+          'ccache', 'sparse', 'xz-utils', 'git', 'perl', 'mandoc', 'groff-base',
+          'rsync']
 
 
 def command_output(cmd):

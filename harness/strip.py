@@ -1,6 +1,8 @@
-"""Strip every trace of upstream Cross Memory Attach from a 6.1 tree.
+"""Strip every trace of upstream Cross Memory Attach from a kernel tree.
 
-Each edit names exactly what it expects to find; if a Debian point release
+The syscall tables and headers to edit, and the files to remove, are the
+line's data (kernel/LINE/line.toml); the text edits below are the same on
+every line so far.  Each edit names exactly what it expects to find; if a Debian point release
 moved something, the strip stops and names the file rather than produce a
 base that still half-contains CMA.  Afterwards the whole kernel (all but
 user-space tools/) is grepped and any reference left is an error.
@@ -21,33 +23,7 @@ DEFCONFIG_ROW = re.compile(r'^# CONFIG_CROSS_MEMORY_ATTACH is not set\n', re.M)
 LEFTOVER = re.compile(r'process_vm_readv|process_vm_writev|process_vm_rw|'
                       r'process_vm_access|CROSS_MEMORY_ATTACH')
 
-# Syscall tables with their number of CMA rows.
-TABLES = {
-    'arch/alpha/kernel/syscalls/syscall.tbl': 2,
-    'arch/arm/tools/syscall.tbl': 2,
-    'arch/ia64/kernel/syscalls/syscall.tbl': 2,
-    'arch/m68k/kernel/syscalls/syscall.tbl': 2,
-    'arch/microblaze/kernel/syscalls/syscall.tbl': 2,
-    'arch/mips/kernel/syscalls/syscall_n32.tbl': 2,
-    'arch/mips/kernel/syscalls/syscall_n64.tbl': 2,
-    'arch/mips/kernel/syscalls/syscall_o32.tbl': 2,
-    'arch/parisc/kernel/syscalls/syscall.tbl': 2,
-    'arch/powerpc/kernel/syscalls/syscall.tbl': 2,
-    'arch/s390/kernel/syscalls/syscall.tbl': 2,
-    'arch/sh/kernel/syscalls/syscall.tbl': 2,
-    'arch/sparc/kernel/syscalls/syscall.tbl': 2,
-    'arch/x86/entry/syscalls/syscall_32.tbl': 2,
-    'arch/x86/entry/syscalls/syscall_64.tbl': 4,
-    'arch/xtensa/kernel/syscalls/syscall.tbl': 2,
-}
-
-# Headers defining numbers with __SYSCALL(): lines to drop.
-GENERIC = {
-    'include/uapi/asm-generic/unistd.h': 4,
-    'arch/arm64/include/asm/unistd32.h': 4,
-}
-
-# Exact text to replace in place: (file, old, new).
+# Exact text to replace in place, on every line: (file, old, new).
 TEXT = [
     ('mm/Makefile',
      'ifdef CONFIG_CROSS_MEMORY_ATTACH\n'
@@ -91,8 +67,6 @@ TEXT = [
      '\t * exception for the sake of other accesses.\n'),
 ]
 
-REMOVE = ['mm/process_vm_access.c']
-
 
 def _edit(tree, path, change):
     full = os.path.join(tree, path)
@@ -128,15 +102,16 @@ def leftovers(tree):
     return res.stdout.split()
 
 
-def strip(tree):
-    for path in REMOVE:
+def strip(tree, data):
+    """data: the line's [strip] table (remove, tables, generic)."""
+    for path in data['remove']:
         full = os.path.join(tree, path)
         if not os.path.exists(full):
             raise StageError(f'{path}: file not found')
         os.remove(full)
-    for path, count in TABLES.items():
+    for path, count in data['tables'].items():
         _edit(tree, path, _drop_rows(TABLE_ROW, count))
-    for path, count in GENERIC.items():
+    for path, count in data['generic'].items():
         _edit(tree, path, _drop_rows(GENERIC_ROW, count))
     for path, old, new in TEXT:
         _edit(tree, path, _replace(old, new))

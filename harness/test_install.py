@@ -57,6 +57,11 @@ class Case:
         for part in ('harness', 'targets'):
             shutil.copytree(os.path.join(TOP, part), os.path.join(self.project, part),
                             ignore=shutil.ignore_patterns('__pycache__'))
+        # The kernel lines' data (which source package each needs), not their series
+        for line in os.listdir(os.path.join(TOP, 'kernel')):
+            os.makedirs(os.path.join(self.project, 'kernel', line))
+            shutil.copy(os.path.join(TOP, 'kernel', line, 'line.toml'),
+                        os.path.join(self.project, 'kernel', line))
         os.makedirs(self.stub)
         for name, body in STUBS.items():
             path = os.path.join(self.stub, name)

@@ -1,7 +1,7 @@
 """The kernel trees: upstream (reference), base (stripped) and patched (series applied).
 
-One git repository and one work tree per Debian source version under
-build/src/: branch upstream is the pristine tree, base the stripped one,
+One git repository and one work tree per kernel line and Debian source
+version under build/src/: branch upstream is the pristine tree, base the stripped one,
 patched the series on top.  Every kernel is built from the same work tree
 (checked out at its commit just before its build), so every file has the
 same path in every kernel and ccache serves one kernel's objects to the
@@ -13,10 +13,10 @@ import hashlib
 import os
 import subprocess
 
+import lines
 import strip
 from progress import StageError, run, stage
 
-TARBALL = '/usr/src/linux-source-6.1.tar.xz'
 IDENTITY = {'GIT_AUTHOR_NAME': 'CMA project', 'GIT_AUTHOR_EMAIL': 'cma@localhost',
             'GIT_COMMITTER_NAME': 'CMA project', 'GIT_COMMITTER_EMAIL': 'cma@localhost',
             'GIT_AUTHOR_DATE': '2026-01-01T00:00:00Z',
@@ -40,17 +40,21 @@ def git(repo, *args, env=None, text=True):
     return res.stdout.strip() if text else res.stdout
 
 
-def source_version():
-    res = subprocess.run(['dpkg-query', '-W', '-f=${Version}', 'linux-source-6.1'],
+def source_version(package):
+    res = subprocess.run(['dpkg-query', '-W', '-f=${Version}', package],
                          capture_output=True, text=True)
     if res.returncode or not res.stdout:
-        raise StageError('package linux-source-6.1 is not installed', stage='unpack')
+        raise StageError(f'package {package} is not installed', stage='unpack')
     return res.stdout
 
 
 def file_hash(*paths):
+    """Of files and of every file under directories, names included."""
     h = hashlib.sha256()
     for top in paths:
+        if os.path.isfile(top):
+            h.update(os.path.basename(top).encode() + b'\0' + open(top, 'rb').read())
+            continue
         for root, dirs, files in sorted(os.walk(top)):
             dirs.sort()
             for name in sorted(files):
@@ -61,16 +65,25 @@ def file_hash(*paths):
 
 
 class Trees:
-    def __init__(self, top):
+    def __init__(self, top, line_name=lines.DEFAULT):
         self.top = top
-        self.version = source_version()
-        self.root = os.path.join(top, 'build', 'src', f'linux-{self.version}')
+        self.line = lines.load(line_name)
+        self.version = source_version(self.line['package'])
+        # "~" (a Debian backport's version) is no friend of make
+        self.root = os.path.join(top, 'build', 'src',
+                                 f'linux-{self.version}'.replace('~', '-'))
         self.repo = os.path.join(self.root, 'tree')
         self.logdir = os.path.join(top, 'build', 'logs')
         os.makedirs(self.logdir, exist_ok=True)
 
+    def has_series(self):
+        return bool(self.patch_dirs())
+
     def checkout(self, kernel):
         """Point the work tree at a kernel's commit; return the tree's path."""
+        if BRANCH[kernel] in ('patched', 'pinning') and not self.has_series():
+            raise StageError(f'line {self.line["name"]} has no series yet: no {kernel} '
+                             'kernel', stage='checkout')
         git(self.repo, 'checkout', '-q', '-f', '--detach', BRANCH[kernel])
         return self.repo
 
@@ -107,29 +120,31 @@ class Trees:
     def _unpack(self):
         if os.path.exists(os.path.join(self.repo, '.git')):
             return
-        with stage('unpack', f'{TARBALL} ({self.version}) -> {self.repo}'):
-            if not os.path.exists(TARBALL):
-                raise StageError(f'{TARBALL} is missing although linux-source-6.1 is '
+        tarball, package = self.line['tarball'], self.line['package']
+        with stage('unpack', f'{tarball} ({self.version}) -> {self.repo}'):
+            if not os.path.exists(tarball):
+                raise StageError(f'{tarball} is missing although {package} is '
                                  'installed; reinstall it: apt-get install --reinstall '
-                                 'linux-source-6.1')
+                                 f'{package}')
             tmp = self.repo + '.tmp'
             run(['rm', '-rf', tmp])
             os.makedirs(tmp)
-            run(['tar', '-xf', TARBALL, '-C', tmp, '--strip-components=1'])
+            run(['tar', '-xf', tarball, '-C', tmp, '--strip-components=1'])
             git(tmp, 'init', '-q', '-b', 'upstream')
             git(tmp, 'config', 'gc.auto', '0')
             git(tmp, 'add', '-A', '-f')  # Debian's .gitignore hides all
-            git(tmp, 'commit', '-q', '-m', f'upstream: Debian linux-source-6.1 {self.version}')
+            git(tmp, 'commit', '-q', '-m', f'upstream: Debian {package} {self.version}')
             os.rename(tmp, self.repo)
 
     def _strip(self):
-        strip_hash = file_hash(os.path.join(self.top, 'harness', 'strip.py'))
+        strip_hash = file_hash(os.path.join(self.top, 'harness', 'strip.py'),
+                               os.path.join(self.line['dir'], 'line.toml'))
         marker = f'Strip-Hash: {strip_hash}'
         if marker in self._message('base'):
             return
         with stage('strip', f'remove upstream CMA -> branch base of {self.repo}'):
             git(self.repo, 'checkout', '-q', '-f', '-B', 'base', 'upstream')
-            strip.strip(self.repo)
+            strip.strip(self.repo, self.line['strip'])
             git(self.repo, 'commit', '-q', '-m',
                 'base: strip Cross Memory Attach\n\nThe pre-CMA base the series '
                 f'applies to, made by harness/strip.py.\n\n{marker}')
@@ -140,13 +155,13 @@ class Trees:
         return res.stdout
 
     def patch_dirs(self):
-        kdir = os.path.join(self.top, 'kernel')
-        return [os.path.join(kdir, d) for d in sorted(os.listdir(kdir))
-                if os.path.isfile(os.path.join(kdir, d, 'message'))]
+        return lines.patch_dirs(self.line)
 
     def _apply_series(self):
         base_head = git(self.repo, 'rev-parse', 'base')
-        series_hash = file_hash(os.path.join(self.top, 'kernel')) + '-' + base_head[:12]
+        if not self.has_series():
+            return
+        series_hash = file_hash(self.line['dir']) + '-' + base_head[:12]
         stamp = os.path.join(self.root, 'patched.stamp')
         if os.path.exists(stamp) and open(stamp).read().split() == [
                 series_hash, self._rev('patched')]:
