@@ -26,8 +26,8 @@
  * the type (once per type, cached); else the fallback, which copies at
  * most PVM_REDUCE_CHUNK bytes at a time through a buffer on the heap
  * and combines them here.  PVM_REDUCE_FALLBACK=1 in the environment at
- * a type's first use forces the fallback for it (for comparison).  pvm_reduce_path()
- * says which one a type takes.
+ * a type's first use forces the fallback for it (for comparison).
+ * pvm_reduce_path() says which one a type takes.
  *
  * The fallback computes what the kernel computes: integers wrap, MIN and
  * MAX honour signedness, floats one IEEE operation per element with MIN

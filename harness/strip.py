@@ -2,9 +2,9 @@
 
 The syscall tables and headers to edit, and the files to remove, are the
 line's data (kernel/LINE/line.toml); the text edits below are the same on
-every line so far.  Each edit names exactly what it expects to find; if a Debian point release
-moved something, the strip stops and names the file rather than produce a
-base that still half-contains CMA.  Afterwards the whole kernel (all but
+every line so far.  Each edit names exactly what it expects to find; if a
+Debian point release moved something, the strip stops and names the file
+rather than produce a base that still half-contains CMA.  Afterwards the whole kernel (all but
 user-space tools/) is grepped and any reference left is an error.
 """
 

@@ -253,6 +253,41 @@ static inline int read_int_file(const char *path, long *val)
 	return 0;
 }
 
+/* The size of a PMD-mapped transparent huge page; 2 MiB if not told */
+static inline size_t thp_size(void)
+{
+	long v;
+
+	if (!read_int_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",
+			   &v) && v > 0)
+		return v;
+	return 2 << 20;
+}
+
+/* kB of smaps field @field ("Referenced:", ...) of @pid's VMA holding @addr */
+static inline long smaps_kb(pid_t pid, const void *addr, const char *field)
+{
+	unsigned long s, e;
+	char path[64], line[256];
+	bool in_vma = false;
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2) {
+			in_vma = s <= (uintptr_t)addr && (uintptr_t)addr < e;
+			continue;
+		}
+		if (in_vma && !strncmp(line, field, strlen(field)))
+			kb = strtol(line + strlen(field), NULL, 10);
+	}
+	if (f)
+		fclose(f);
+	return kb;
+}
+
 static inline int write_int_file(const char *path, long val)
 {
 	char buf[32];

@@ -1652,14 +1652,10 @@ static void huge_odd_offsets(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(slow, thp_odd_offsets, 300)
 {
-	size_t hsize = 2 << 20;
-	long v;
+	size_t hsize = thp_size();
 
 	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
-	if (!read_int_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",
-			   &v) && v > 0)
-		hsize = v;
 	area.maplen = 3 * hsize;
 	area.map = map_anon(area.maplen, PROT_READ | PROT_WRITE, 0);
 	ASSERT_TRUE(mapped(area.map));
@@ -1871,30 +1867,6 @@ static int touched_fill(void *arg)
 {
 	memset(touched_base, 0x5a, touched_len);
 	return write_clear_refs(getpid(), "1");
-}
-
-/* kB of the smaps field @field ("Referenced:") of @pid's VMA holding @addr */
-static long smaps_kb(pid_t pid, const void *addr, const char *field)
-{
-	unsigned long s, e;
-	char path[64], line[256];
-	bool in_vma = false;
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2) {
-			in_vma = s <= (uintptr_t)addr && (uintptr_t)addr < e;
-			continue;
-		}
-		if (in_vma && !strncmp(line, field, strlen(field)))
-			kb = strtol(line + strlen(field), NULL, 10);
-	}
-	if (f)
-		fclose(f);
-	return kb;
 }
 
 /*

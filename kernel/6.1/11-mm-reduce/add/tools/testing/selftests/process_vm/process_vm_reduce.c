@@ -639,24 +639,6 @@ static int thp_map(void *arg)
 	return 0;
 }
 
-/* The target's AnonHugePages in kB, for the log; -1 if unknown */
-static long target_huge_kb(pid_t pid)
-{
-	char path[64], line[128];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "AnonHugePages: %ld", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 TEST(thp_across_huge_pages)
 {
 	static const int ops[] = { PROCESS_VM_OP_SUM, PROCESS_VM_OP_MIN };
@@ -667,14 +649,10 @@ TEST(thp_across_huge_pages)
 	struct iovec l, r;
 	struct target t;
 	unsigned int i;
-	long v;
 
 	if (why)
 		SKIP(return, "%s", why);
-	thp.hsize = 2 << 20;
-	if (!read_int_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",
-			   &v) && v > 0)
-		thp.hsize = v;
+	thp.hsize = thp_size();
 	/* From 3 pages before the boundary to 5 after, at a page offset */
 	off = thp.hsize - 3 * ps + 8;
 	len = 8 * ps;
@@ -701,7 +679,8 @@ TEST(thp_across_huge_pages)
 			ASSERT_EQ(0, target_call(&t, thp_map, NULL));
 			if (!i && !write)
 				TH_LOG("target's AnonHugePages: %ld kB",
-				       target_huge_kb(t.pid));
+				       smaps_kb(t.pid, thp.base,
+						"AnonHugePages:"));
 
 			l = (struct iovec){ local + 40, len };
 			r = (struct iovec){ thp.base + off, len };
