@@ -68,6 +68,11 @@ MODES = {
         'reduce': ['-s', '4K,64K,1M,8M,64M', '-n', '2,4,8', '-t', '20'],
     },
 }
+# The 6.12 line: the same icount runs, its patched kernel against its own
+# reference.
+MODES['icount-6.12'] = dict(MODES['icount'], target='x86_64-6.12', about=(
+    'x86_64 guest, Linux 6.12, under QEMU TCG, one vcpu, `-icount shift=0,sleep=off`: '
+    'guest time is instructions executed'))
 KERNELS = ('patched', 'reference')
 BOOT_TIMEOUT = 1800
 RETRIES = 3
@@ -342,7 +347,8 @@ def plot(name, data, out):
     run(['gnuplot', '-e', script], log=out + '.gnuplot.log')
 
 
-def bench(trees, targets, abis, modes, uapi):
+def bench(trees_of, targets, abis, modes, uapi):
+    """trees_of(line): the prepared trees of a kernel line."""
     start = time.monotonic()
     imgs = {}
     outdir = os.path.join(TOP, 'build', 'bench')
@@ -351,7 +357,7 @@ def bench(trees, targets, abis, modes, uapi):
     for name in modes:
         target = targets[MODES[name].get('target', 'x86_64')]
         if target['name'] not in imgs:
-            imgs[target['name']] = images(trees, target)
+            imgs[target['name']] = images(trees_of(target['line']), target)
         with stage('bench', f'{name}: {MODES[name]["rounds"]} rounds x {KERNELS}'):
             rounds = run_mode(name, MODES[name], target, abis, imgs[target['name']], uapi)
         text, data = table(name, rounds)

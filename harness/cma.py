@@ -156,15 +156,22 @@ def complete_log(log):
     return os.path.exists(log) and qemu.END_MARKER in open(log, errors='replace').read()
 
 
+def reference_of(target):
+    """The target whose reference kernel judges this one's fuzzer: its own
+    if it has one (a line's own target), else the one it is a variant of."""
+    return target['name'] if 'reference' in target['kernels'] else target.get('like')
+
+
 def earlier_references(abis, runs, targets):
-    """For a variant target booted without its reference kernel (make
-    stress): the reference run of the last make check, from its log, if
-    that log is newer than the fuzzer; else (a fresh machine, a changed
-    fuzzer) the reference kernel booted here with the fuzzer alone."""
+    """For a target booted without its reference kernel (make stress, or a
+    run of some kernels only): the reference run of the last make check,
+    from its log, if that log is newer than the fuzzer; else (a fresh
+    machine, a changed fuzzer) the reference kernel booted here with the
+    fuzzer alone."""
     found = []
     booted = {run_.label for run_ in runs}
     for run_ in runs:
-        like = run_.target.get('like') if run_.target else None
+        like = reference_of(run_.target) if run_.target else None
         if not like or f'{like}/reference' in booted:
             continue
         booted.add(f'{like}/reference')
@@ -187,7 +194,7 @@ def differential(runs):
     for run in runs:
         if run.kernel == 'reference' or not any(p.kind == 'fuzz' for p in run.plan):
             continue
-        ref = reference.get(run.target['name']) or reference.get(run.target.get('like'))
+        ref = reference.get(reference_of(run.target))
         if ref is None:
             continue
         found += results.compare_fuzz(run.label, run.sections(), ref.sections(), run.plan)
@@ -247,11 +254,12 @@ def matrix(runs, chosen, seconds, full_run):
                          'not run' if kernel in target['kernels'] else '—')
         rows.append(f'| {target["name"]} | {target["arch"]} | {", ".join(target["abis"])} | '
                     + ' | '.join(cells) + ' |')
-    for label, what in (('install-test', 'Install stage on a simulated fresh machine (stubbed '
-                         'apt, harness/test_install.py)'),
-                        ('review', 'Review checks (checkpatch, sparse/W=1, bisect, nocma)'),
+    reviews = [(f'review {name}', f'Review checks of the {name} series (checkpatch, '
+                'sparse/W=1, bisect, nocma)') for name in lines_with_series()]
+    for label, what in [('install-test', 'Install stage on a simulated fresh machine (stubbed '
+                         'apt, harness/test_install.py)')] + reviews + [
                         ('differential', 'Differential fuzzing, ours vs reference per ABI, and the '
-                         'REDUCE fuzzer across ABIs')):
+                         'REDUCE fuzzer across ABIs')]:
         c = by_label.get(label)
         if c:
             rows.append(f'\n{what}: {c["pass"]} passed, {c["fail"]} failed.')
@@ -348,7 +356,8 @@ def cmd_check(args, abis, targets):
     if found:
         runs.append(Run(None, None, [], found, 'build/logs', label='differential'))
     if not (args.quick or args.no_review):
-        runs.append(review(trees_of(), [t for t in chosen if t['line'] == lines.DEFAULT]))
+        runs += [review(trees_of(name), [t for t in chosen if t['line'] == name])
+                 for name in lines_with_series()]
     seconds = time.monotonic() - start
     full_run = not (args.quick or args.targets or args.kernels
                     or (args.no_review and role is None))
@@ -356,15 +365,20 @@ def cmd_check(args, abis, targets):
         matrix(runs, chosen, seconds, full_run)
         side_effect_table(runs, full_run)
         if full_run:
-            format_patches(trees_of())  # the cover letter with this run's matrix
+            for name in lines_with_series():  # cover letters with this run's matrix
+                format_patches(trees_of(name))
     stress_table(runs, args.cmd, full_run)
     ok = report(runs)
     print(f'total time {seconds:.0f} s')
     return 0 if ok else 1
 
 
+def lines_with_series():
+    return [name for name in lines.names() if lines.patch_dirs(lines.load(name))]
+
+
 def format_patches(trees):
-    out = os.path.join(TOP, 'build', 'patches')
+    out = os.path.join(TOP, 'build', 'patches', trees.line['name'])
     with stage('patches', out):
         run(['rm', '-rf', out])
         run(['git', '-C', trees.repo, 'format-patch', '-q', '--cover-letter',
@@ -392,16 +406,20 @@ def review(trees, chosen):
     entry asks for (bisect: every patch builds; nocma: option off)."""
     patches = [p for p in format_patches(trees) if '0000-cover-letter' not in p]
     found = (quality.series_applies(trees, patches) + quality.checkpatch(trees, patches)
-             + quality.every_arch_wired(trees) + quality.man_lint(TOP))
+             + quality.every_arch_wired(trees))
+    if trees.line['name'] == lines.DEFAULT:
+        found += quality.man_lint(TOP)
     for target in chosen:
         found += quality.sparse_w1(trees, target) + quality.uapi_header(trees, target)
         if 'bisect' in target.get('checks', []):
             found += quality.each_patch_builds(trees, target)
         if 'nocma' in target.get('checks', []):
             found += quality.builds_without_cma(trees, target)
-    results_ = [results.Result(f'review/{name}', 'pass' if ok else 'fail', why)
+    line = trees.line['name']
+    results_ = [results.Result(f'review/{line}/{name}', 'pass' if ok else 'fail', why)
                 for name, ok, why in found]
-    return Run(None, None, [], results_, os.path.join(TOP, 'build', 'patches'), label='review')
+    return Run(None, None, [], results_, os.path.join(TOP, 'build', 'patches', line),
+               label=f'review {line}')
 
 
 def cmd_demo(args, abis, targets):
@@ -441,8 +459,9 @@ def install_test():
 
 def cmd_patches(args, abis, targets):
     deps.ensure(packages(abis, []), LOGS)
-    for path in format_patches(trees_of()):
-        print(path)
+    for name in lines_with_series():
+        for path in format_patches(trees_of(name)):
+            print(path)
     return 0
 
 
@@ -454,7 +473,7 @@ def cmd_bench(args, abis, targets):
     deps.ensure(packages(abis, [targets[t] for t in used]) + BENCH_PACKAGES + mpi,
                 LOGS)
     selftests()  # exports the UAPI header cma_bench includes
-    text = bench.bench(trees_of(), targets, abis, modes, UAPI_DIR)
+    text = bench.bench(trees_of, targets, abis, modes, UAPI_DIR)
     publish('bench/bench.md', BENCH, text, set(modes) == set(bench.MODES))
     return 0
 

@@ -32,6 +32,13 @@ def load(name):
                 tarball=f'/usr/src/{data["package"]}.tar.xz')
 
 
+def names():
+    """Every line, oldest first."""
+    return sorted((d for d in os.listdir(KERNEL)
+                   if os.path.isfile(os.path.join(KERNEL, d, 'line.toml'))),
+                  key=lambda n: tuple(int(x) for x in n.split('.')))
+
+
 def patch_dirs(line):
     """The line's patch folders, in order (those holding a message)."""
     return [os.path.join(line['dir'], d) for d in sorted(os.listdir(line['dir']))

@@ -10,6 +10,7 @@ turned into commits with git plumbing in a scratch index.
 """
 
 import hashlib
+import json
 import os
 import subprocess
 
@@ -137,8 +138,9 @@ class Trees:
             os.rename(tmp, self.repo)
 
     def _strip(self):
-        strip_hash = file_hash(os.path.join(self.top, 'harness', 'strip.py'),
-                               os.path.join(self.line['dir'], 'line.toml'))
+        strip_hash = file_hash(os.path.join(self.top, 'harness', 'strip.py'))[:8] + \
+            hashlib.sha256(json.dumps(self.line['strip'], sort_keys=True).encode()
+                           ).hexdigest()[:8]
         marker = f'Strip-Hash: {strip_hash}'
         if marker in self._message('base'):
             return
