@@ -441,7 +441,7 @@ static inline int fam_access(pid_t pid, bool write, const char *expect)
 
 	memset(buf, 0, sizeof(buf));
 	if (write) {
-		strcpy(buf, "written");
+		snprintf(buf, sizeof(buf), "written");
 		ret = process_vm_writev(pid, &l, 1, &r, 1, 0);
 	} else {
 		ret = process_vm_readv(pid, &l, 1, &r, 1, 0);

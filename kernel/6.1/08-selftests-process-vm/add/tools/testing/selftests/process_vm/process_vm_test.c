@@ -2419,7 +2419,7 @@ TEST(target_memory_not_callers)
 
 	if (!pvm_available())
 		SKIP(return, CMA_ENOSYS_REASON);
-	strcpy(marker, "caller");
+	snprintf(marker, sizeof(marker), "caller");
 	ASSERT_EQ(0, target_start(&t, set_marker, "target"));
 	snprintf(want, sizeof(want), "target %d", t.pid);
 	memset(buf, 0, sizeof(buf));
@@ -2427,7 +2427,7 @@ TEST(target_memory_not_callers)
 						 1, 0));
 	EXPECT_STREQ(want, buf);
 	EXPECT_STREQ("caller", marker);
-	strcpy(buf, "written");
+	snprintf(buf, sizeof(buf), "written");
 	EXPECT_EQ((ssize_t)sizeof(buf), pvm_call(CMA_WRITE, t.pid, &l, 1, &r,
 						 1, 0));
 	EXPECT_STREQ("caller", marker);
@@ -2473,7 +2473,7 @@ TEST(target_thread_id)
 		}
 		EXPECT_STREQ(want, buf);
 	}
-	strcpy(buf, "via tid");
+	snprintf(buf, sizeof(buf), "via tid");
 	EXPECT_EQ(len, pvm_call(CMA_WRITE, tid, &l, 1, &r, 1, 0));
 	memset(buf, 0, sizeof(buf));
 	EXPECT_EQ((ssize_t)sizeof(buf), pvm_call(CMA_READ, t.pid, &l, 1, &r,

@@ -127,7 +127,7 @@ TEST(same_mm_allowed)
 	for (mode = 0; mode < CMA_NR_MODES; mode++) {
 		memset(buf, 0, sizeof(buf));
 		if (mode & CMA_WRITE)
-			strcpy(buf, "same mm");
+			snprintf(buf, sizeof(buf), "same mm");
 		EXPECT_EQ((ssize_t)sizeof(buf),
 			  pvm_call(mode, getpid(), &l, 1, &r, 1, 0));
 		EXPECT_STREQ("same mm", buf);

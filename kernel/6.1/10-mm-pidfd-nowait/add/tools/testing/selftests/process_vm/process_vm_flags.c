@@ -327,7 +327,7 @@ static int reuse_in_ns(void)
 
 	victim = fork();
 	if (victim == 0) {
-		strcpy(marker, "victim");
+		snprintf(marker, sizeof(marker), "victim");
 		pause();
 		_exit(0);
 	}
@@ -344,7 +344,7 @@ static int reuse_in_ns(void)
 	close(ctl);
 	impostor = fork();
 	if (impostor == 0) {
-		strcpy(marker, "impostor");
+		snprintf(marker, sizeof(marker), "impostor");
 		pause();
 		_exit(0);
 	}
