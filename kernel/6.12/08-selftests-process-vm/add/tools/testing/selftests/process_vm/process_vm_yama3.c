@@ -1,0 +1,1 @@
+../../../../../../../6.1/08-selftests-process-vm/add/tools/testing/selftests/process_vm/process_vm_yama3.c

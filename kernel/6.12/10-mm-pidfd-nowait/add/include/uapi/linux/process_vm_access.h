@@ -1,0 +1,1 @@
+../../../../../../6.1/10-mm-pidfd-nowait/add/include/uapi/linux/process_vm_access.h

@@ -1,0 +1,1 @@
+../../../../../../../6.1/10-mm-pidfd-nowait/add/tools/testing/selftests/process_vm/process_vm_flags.c

@@ -1,0 +1,1 @@
+../../../../../../../6.1/11-mm-reduce/add/tools/testing/selftests/process_vm/process_vm_reduce_model.h
