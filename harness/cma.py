@@ -45,14 +45,23 @@ def load_targets():
             data = tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise StageError(f'{path}: {err}', stage='targets') from err
-    targets = {}
-    for name, entry in data.get('target', {}).items():
-        # "like": a variant of another target, naming only what differs.
-        if entry.get('like', name) not in data['target']:
+    entries = data.get('target', {})
+
+    def resolved(name, seen=()):
+        """"like": a variant of another target (itself maybe a variant),
+        naming only what differs."""
+        entry = entries[name]
+        if 'like' not in entry:
+            return dict(entry)
+        if entry['like'] not in entries or entry['like'] in seen:
             raise StageError(f'{path}: target {name} is like {entry["like"]}, which is '
                              'not a target', stage='targets')
-        target = dict(data['target'][entry['like']]) if 'like' in entry else {}
-        target.update(entry, name=name)
+        return dict(resolved(entry['like'], seen + (name,)), **entry)
+
+    targets = {}
+    for name in entries:
+        target = resolved(name)
+        target['name'] = name
         target.setdefault('kernels', list(tree.DEFAULT_KERNELS))
         target.setdefault('line', lines.DEFAULT)
         missing = [k for k in TARGET_KEYS if k not in target]
@@ -60,6 +69,14 @@ def load_targets():
             raise StageError(f'{path}: target {name} lacks {", ".join(missing)}',
                              stage='targets')
         targets[name] = target
+    for target in targets.values():
+        # Whose reference kernel judges this target's fuzzer: its own, else
+        # that of the first target of its line, arch and ABIs that has one
+        # (the debug targets have none).
+        target['reference_target'] = next(
+            (t['name'] for t in [target] + list(targets.values())
+             if 'reference' in t['kernels'] and t['line'] == target['line']
+             and t['arch'] == target['arch'] and t['abis'] == target['abis']), None)
     return data.get('abi', {}), targets
 
 
@@ -157,9 +174,9 @@ def complete_log(log):
 
 
 def reference_of(target):
-    """The target whose reference kernel judges this one's fuzzer: its own
-    if it has one (a line's own target), else the one it is a variant of."""
-    return target['name'] if 'reference' in target['kernels'] else target.get('like')
+    """The target whose reference kernel judges this one's fuzzer (set by
+    load_targets())."""
+    return target.get('reference_target')
 
 
 def earlier_references(abis, runs, targets):
