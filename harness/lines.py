@@ -1,7 +1,14 @@
 """Kernel lines: one folder kernel/LINE/ per Debian source package, holding
 line.toml (the package and what strip.py removes from it), the series for
 that line (NN-*/ patch folders) and its cover letter.  A line without patch
-folders yet has its reference and base kernels only."""
+folders yet has its reference and base kernels only.
+
+A patch folder holds message, add/ (new files at their kernel paths),
+edit.diff (the line's own changes to existing files) and selftests.diff
+(changes to the selftests' files).  What every line shares (the selftests,
+the UAPI header) lives in the 6.1 line: the other lines' add/ files and
+selftests.diff are symlinks to it.  Only a .gitignore is a copy, since git
+does not read one through a link."""
 
 import os
 import tomllib

@@ -30,6 +30,9 @@ DEFAULT_KERNELS = ('patched', 'reference', 'base')
 BRANCH = {'reference': 'upstream', 'base': 'base', 'patched': 'patched',
           'pinning': 'pinning'}
 FAST_PATH = 'mm-direct-copy'
+# What a patch folder changes in files that exist, in order: edit.diff, the
+# line's own; selftests.diff, the selftests' (one file for every line).
+DIFFS = ('edit.diff', 'selftests.diff')
 
 
 def git(repo, *args, env=None, text=True):
@@ -182,7 +185,7 @@ class Trees:
         return res.stdout.strip()
 
     def _commit_series(self, parent):
-        """Each kernel/NN-*/ becomes one commit: add/ files, then edit.diff.
+        """Each kernel/NN-*/ becomes one commit: add/ files, then the DIFFS.
         Returns [(patch folder, commit)] in order."""
         index = os.path.join(self.root, 'series.index')
         env = {'GIT_INDEX_FILE': index}
@@ -217,8 +220,9 @@ class Trees:
                 blob = git(self.repo, 'hash-object', '-w', full)
                 git(self.repo, 'update-index', '--add', '--cacheinfo',
                     f'{mode},{blob},{os.path.relpath(full, add)}', env=env)
-        diff = os.path.join(pdir, 'edit.diff')
-        if os.path.exists(diff):
+        for diff in [os.path.join(pdir, n) for n in DIFFS]:
+            if not os.path.exists(diff):
+                continue
             try:
                 git(self.repo, 'apply', '--cached', diff, env=env)
             except StageError as err:
