@@ -9,12 +9,16 @@
  * another mapping, munmap().  mmap and munmap take the target's mmap_lock
  * for writing and so wait for every reader's hold of it for reading; the
  * fault takes it for reading and waits behind a queued writer.  With no
- * readers the same loop gives the floor.
+ * readers the same loop gives the floor.  The readers count the calls
+ * they complete meanwhile: their throughput while the target churns.
  *
  * Usage: cma_latency [-r readers,...] [-t ms]   (default -r 0,1,2 -t 2000)
  * Output, per reader count N and kind (mmap_munmap, fault), in the
  * benchmark's line format (size = the readers' transfer size):
  *   bench lat_<kind>_<p50|p99|max>_r<N> 67108864 <ns> 0
+ * and, for N > 0, the readers' time per 64 MiB read, all readers together
+ * (the measuring time over the calls they completed in it):
+ *   bench lat_read_r<N> 67108864 <ns> 0
  * bench-fail lines and exit status 1 if a read comes back short.  A guest
  * whose TSC failed calibration counts time in 4 ms jiffies: then one
  * bench-retry line and exit status 75, for the harness to boot again
@@ -40,6 +44,9 @@
 #define MAX_SAMPLES	(1 << 20)
 #define MAX_READERS	8
 
+/* Calls completed, one counter per reader, shared with the target. */
+static volatile unsigned long *done_calls;
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -61,7 +68,7 @@ static void *map(size_t len, int flags)
 }
 
 /* A reader: copy the target's @src out until killed; exit 1 on a short read. */
-static void reader(pid_t target, void *src)
+static void reader(int slot, pid_t target, void *src)
 {
 	struct iovec l = { map(XFER, 0), XFER }, r = { src, XFER };
 
@@ -75,7 +82,18 @@ static void reader(pid_t target, void *src)
 			fflush(stdout);
 			_exit(1);
 		}
+		done_calls[slot]++;
 	}
+}
+
+static unsigned long calls_so_far(int readers)
+{
+	unsigned long n = 0;
+	int i;
+
+	for (i = 0; i < readers; i++)
+		n += done_calls[i];
+	return n;
 }
 
 /*
@@ -131,6 +149,8 @@ static int target_loop(int readers, long ms, uint64_t *mm, uint64_t *fault)
 	char *region = map(FAULT_REGION, MAP_NORESERVE);
 	uint64_t end = now_ns() + (uint64_t)ms * 1000000ULL;
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE), off = 0, n = 0;
+	unsigned long calls = calls_so_far(readers);
+	uint64_t start = now_ns();
 
 	while (now_ns() < end && n < MAX_SAMPLES) {
 		uint64_t t0, t1, t2, t3;
@@ -152,6 +172,10 @@ static int target_loop(int readers, long ms, uint64_t *mm, uint64_t *fault)
 		off += pg;
 		n++;
 	}
+	calls = calls_so_far(readers) - calls;
+	if (readers && calls)
+		printf("bench lat_read_r%d %lu %lu 0\n", readers, XFER,
+		       (unsigned long)((now_ns() - start) / calls));
 	munmap(region, FAULT_REGION);
 	report("mmap_munmap", readers, mm, n);
 	report("fault", readers, fault, n);
@@ -166,7 +190,7 @@ static int run(int readers, long ms, char *src, uint64_t *mm, uint64_t *fault)
 	for (i = 0; i < readers; i++) {
 		pid[i] = fork();
 		if (pid[i] == 0)
-			reader(self, src);
+			reader(i, self, src);
 		if (pid[i] < 0) {
 			perror("fork");
 			return 1;
@@ -203,6 +227,10 @@ int main(int argc, char **argv)
 	if (coarse_clock())
 		return 75;
 	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+	done_calls = mmap(NULL, MAX_READERS * sizeof(*done_calls),
+			  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (done_calls == MAP_FAILED)
+		return 1;
 	src = map(XFER, 0);
 	memset(src, 0x5a, XFER);
 	mm = calloc(MAX_SAMPLES, sizeof(*mm));

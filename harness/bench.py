@@ -73,6 +73,18 @@ MODES = {
 MODES['icount-6.12'] = dict(MODES['icount'], target='x86_64-6.12', about=(
     'x86_64 guest, Linux 6.12, under QEMU TCG, one vcpu, `-icount shift=0,sleep=off`: '
     'guest time is instructions executed'))
+# Per-VMA locking (6.12's patch 12) where it should show: N readers of one
+# target, and the target's latency and the readers' throughput while the
+# target maps and unmaps.
+MODES['tcg-6.12'] = {
+    'about': ('x86_64 guest, Linux 6.12, under QEMU TCG, two vcpus, real time: noisy, for '
+              'large effects only'),
+    'target': 'x86_64-6.12',
+    'cpus': qemu.TWO_CPUS,
+    'rounds': 3,
+    'args': ['-s', '256K,1M,8M', '-t', '20', '-r', '2', '-m', 'readv_1,readers'],
+    'latency': ['-r', '0,1,2', '-t', '2000'],
+}
 KERNELS = ('patched', 'reference')
 BOOT_TIMEOUT = 1800
 RETRIES = 3
