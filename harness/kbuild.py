@@ -39,8 +39,12 @@ def out_dir(target, kernel):
 
 def ccache_env():
     """Paths below the project are hashed relative to the build directory, so
-    another clone of the project (CI's) reuses this machine's ccache."""
-    return dict(os.environ, CCACHE_BASEDIR=TOP, CCACHE_NOHASHDIR='1')
+    another clone of the project (CI's) reuses this machine's ccache.  Both
+    lines' kernels of every target, with the review's per-patch builds, are
+    more than ccache's default 5 GiB: a smaller cache evicts the first
+    kernels before the last are built and CI then builds cold."""
+    return dict(os.environ, CCACHE_BASEDIR=TOP, CCACHE_NOHASHDIR='1',
+                CCACHE_MAXSIZE=os.environ.get('CCACHE_MAXSIZE', '30G'))
 
 
 def make_args(target, src, out):
