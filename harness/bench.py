@@ -85,21 +85,27 @@ MODES['tcg-6.12'] = {
     'args': ['-s', '256K,1M,8M', '-t', '20', '-r', '2', '-m', 'readv_1,readers'],
     'latency': ['-r', '0,1,2', '-t', '2000'],
 }
+# Each mode compares the patched kernel with a second one: the reference
+# (upstream's CMA) by default; with --against previous the series without
+# its last patch, for what that patch buys.  The rounds keep the second
+# kernel under the key 'reference' either way.
 KERNELS = ('patched', 'reference')
+AGAINST = {'reference': 'reference',
+           'previous': 'previous (the series without its last patch)'}
 BOOT_TIMEOUT = 1800
 RETRIES = 3
 
 
-def images(trees, target):
+def images(trees, target, against):
     """Build both kernels once and keep copies: the boots then alternate
     without switching the work tree between them."""
     out = {}
-    for kernel in KERNELS:
+    for role, kernel in zip(KERNELS, ('patched', against)):
         image = kbuild.build(target, kernel, trees.checkout(kernel))
         keep = os.path.join(TOP, 'build', 'bench', f'{target["name"]}-{kernel}.image')
         os.makedirs(os.path.dirname(keep), exist_ok=True)
         shutil.copy(image, keep)  # keeps the mode: a UML image is run directly
-        out[kernel] = keep
+        out[role] = keep
     return out
 
 
@@ -178,25 +184,26 @@ def boot_once(mode, target, media, plan, kernel, image, log):
                      host_root=guest.needs_host_root(plan))
 
 
-def run_mode(name, mode, target, abis, imgs, uapi):
+def run_mode(name, mode, target, abis, imgs, uapi, against):
     plan = mode_plan(mode, target, uapi)
     media = boot_media(target, abis, plan)
     rounds = {k: [] for k in KERNELS}
     for r in range(mode['rounds']):
         for kernel in KERNELS:
-            log = os.path.join(TOP, 'build', 'logs', f'bench-{name}-{kernel}-{r}.log')
+            label = 'patched' if kernel == 'patched' else against
+            log = os.path.join(TOP, 'build', 'logs', f'bench-{name}-{label}-{r}.log')
             for _ in range(RETRIES):
-                console, problem = boot_once(mode, target, media, plan, kernel, imgs[kernel],
+                console, problem = boot_once(mode, target, media, plan, label, imgs[kernel],
                                              log)
                 if problem:
-                    raise StageError(f'{name} {kernel} round {r}: {problem}', log=log)
+                    raise StageError(f'{name} {label} round {r}: {problem}', log=log)
                 # A guest whose clock came up coarse (its TSC failed
                 # calibration under a loaded host) is booted again.
                 if 'bench-retry ' not in console:
                     break
-                print(f'{name} {kernel} round {r}: coarse guest clock, booting again')
+                print(f'{name} {label} round {r}: coarse guest clock, booting again')
             else:
-                raise StageError(f'{name} {kernel} round {r}: the guest clock came up coarse '
+                raise StageError(f'{name} {label} round {r}: the guest clock came up coarse '
                                  f'{RETRIES} times', log=log)
             rounds[kernel].append(parse(console, plan))
     return rounds
@@ -210,12 +217,13 @@ def ratio_cells(ours, ref, key):
     return statistics.median(per_round), min(per_round), max(per_round)
 
 
-def table(name, rounds):
+def table(name, rounds, against='reference'):
     ours, ref = rounds['patched'], rounds['reference']
     keys = sorted({k for r in ours for k in r}, key=lambda k: (k[0], k[1]))
-    rows = [f'#### {name}: ours vs reference, {len(ours)} rounds, boots alternating',
+    rows = [f'#### {name}: ours vs {AGAINST[against]}, {len(ours)} rounds, boots alternating',
             '', MODES[name]['about'] + '.', '',
-            '| method | size | ours ns/op | reference ns/op | ours/ref speed (min–max) |',
+            f'| method | size | ours ns/op | {against} ns/op | ours/{against[:4]} speed '
+            '(min–max) |',
             '| --- | --- | ---: | ---: | ---: |']
     data = []
     for key in keys:
@@ -338,7 +346,7 @@ def human(size):
     return f'{size} B'
 
 
-def plot(name, data, out):
+def plot(name, data, out, against='reference'):
     """Speed ratio ours/reference per size, one line per method (gnuplot)."""
     dat = out + '.dat'
     # Latency points are one size each: the table shows them, not the plot.
@@ -351,16 +359,17 @@ def plot(name, data, out):
                     f.write(f'{size} {cells[0]} {cells[1]} {cells[2]}\n')
             f.write('\n\n')
     script = (f'set terminal png size 1000,600; set output "{out}"; set logscale x 2; '
-              f'set xlabel "transfer size (bytes)"; set ylabel "speed ours / reference"; '
-              f'set title "{name}: patched vs reference (median of rounds)"; '
+              f'set xlabel "transfer size (bytes)"; set ylabel "speed ours / {against}"; '
+              f'set title "{name}: patched vs {against} (median of rounds)"; '
               f'set key outside; set grid; '
               'plot ' + ', '.join(f'"{dat}" index {i} using 1:2 with linespoints title "{m}"'
                                   for i, m in enumerate(methods)))
     run(['gnuplot', '-e', script], log=out + '.gnuplot.log')
 
 
-def bench(trees_of, targets, abis, modes, uapi):
-    """trees_of(line): the prepared trees of a kernel line."""
+def bench(trees_of, targets, abis, modes, uapi, against='reference'):
+    """trees_of(line): the prepared trees of a kernel line; against: the
+    kernel the patched one is measured against (AGAINST)."""
     start = time.monotonic()
     imgs = {}
     outdir = os.path.join(TOP, 'build', 'bench')
@@ -369,14 +378,17 @@ def bench(trees_of, targets, abis, modes, uapi):
     for name in modes:
         target = targets[MODES[name].get('target', 'x86_64')]
         if target['name'] not in imgs:
-            imgs[target['name']] = images(trees_of(target['line']), target)
-        with stage('bench', f'{name}: {MODES[name]["rounds"]} rounds x {KERNELS}'):
-            rounds = run_mode(name, MODES[name], target, abis, imgs[target['name']], uapi)
-        text, data = table(name, rounds)
-        png = os.path.join(outdir, f'{name}.png')
-        plot(name, data, png)
-        report += [text, f'Plot: `build/bench/{name}.png`', '']
-    report.append(f'`make bench -m {" ".join(modes)}` took '
+            imgs[target['name']] = images(trees_of(target['line']), target, against)
+        with stage('bench', f'{name}: {MODES[name]["rounds"]} rounds x patched, {against}'):
+            rounds = run_mode(name, MODES[name], target, abis, imgs[target['name']], uapi,
+                              against)
+        text, data = table(name, rounds, against)
+        suffix = '' if against == 'reference' else f'-vs-{against}'
+        png = os.path.join(outdir, f'{name}{suffix}.png')
+        plot(name, data, png, against)
+        report += [text, f'Plot: `build/bench/{name}{suffix}.png`', '']
+    option = '' if against == 'reference' else f' --against {against}'
+    report.append(f'`make bench -m {" ".join(modes)}{option}` took '
                   f'{(time.monotonic() - start) / 60:.0f} minutes.')
     text = '\n'.join(report)
     print(text)

@@ -5,7 +5,9 @@
   cma.py check [--quick] [-t T] every target: patched, reference and base
   cma.py patches                the series as git format-patch files
   cma.py install                every Debian package any command needs
-  cma.py bench [-m MODE...]     patched vs reference, boots alternating
+  cma.py bench [-m MODE...] [--against previous]
+                                patched vs reference (or vs the series without
+                                its last patch), boots alternating
 """
 
 import argparse
@@ -490,6 +492,14 @@ def cmd_bench(args, abis, targets):
     deps.ensure(packages(abis, [targets[t] for t in used]) + BENCH_PACKAGES + mpi,
                 LOGS)
     selftests()  # exports the UAPI header cma_bench includes
+    if args.against != 'reference':
+        # What the last patch buys: a figure for its commit message, not
+        # the README's table of ours against upstream.
+        text = bench.bench(trees_of, targets, abis, modes, UAPI_DIR, args.against)
+        with open(writable(os.path.join(TOP, 'build', 'bench',
+                                        f'against-{args.against}.md')), 'w') as f:
+            f.write(text + '\n')
+        return 0
     text = bench.bench(trees_of, targets, abis, modes, UAPI_DIR)
     publish('bench/bench.md', BENCH, text, set(modes) == set(bench.MODES))
     return 0
@@ -514,6 +524,8 @@ def main():
     sub.add_parser('install', help='install every Debian package the commands need')
     bench_ = sub.add_parser('bench')
     bench_.add_argument('-m', '--modes', nargs='*', choices=list(bench.MODES))
+    bench_.add_argument('--against', choices=list(bench.AGAINST), default='reference',
+                        help='the kernel to measure the patched one against')
     args = parser.parse_args()
     handler = {'check': cmd_check, 'stress': cmd_check, 'demo': cmd_demo, 'patches': cmd_patches,
                'bench': cmd_bench, 'install': cmd_install}[args.cmd]

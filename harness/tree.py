@@ -24,11 +24,14 @@ IDENTITY = {'GIT_AUTHOR_NAME': 'CMA project', 'GIT_AUTHOR_EMAIL': 'cma@localhost
             'GIT_COMMITTER_DATE': '2026-01-01T00:00:00Z'}
 # pinning: the series without its fast path (up to, not including, the
 # patch folder named by FAST_PATH), so that the plain implementation of
-# patch 1 is booted and tested on its own.
+# patch 1 is booted and tested on its own.  previous (built by make bench
+# --against previous only): the series without its last patch, for what
+# the last patch buys.
 KERNELS = ('patched', 'pinning', 'reference', 'base')
 DEFAULT_KERNELS = ('patched', 'reference', 'base')
 BRANCH = {'reference': 'upstream', 'base': 'base', 'patched': 'patched',
-          'pinning': 'pinning'}
+          'pinning': 'pinning', 'previous': 'previous'}
+SERIES_BRANCHES = ('patched', 'pinning', 'previous')
 FAST_PATH = 'mm-direct-copy'
 # What a patch folder changes in files that exist, in order: edit.diff, the
 # line's own; selftests.diff, the selftests' (one file for every line).
@@ -85,7 +88,7 @@ class Trees:
 
     def checkout(self, kernel):
         """Point the work tree at a kernel's commit; return the tree's path."""
-        if BRANCH[kernel] in ('patched', 'pinning') and not self.has_series():
+        if BRANCH[kernel] in SERIES_BRANCHES and not self.has_series():
             raise StageError(f'line {self.line["name"]} has no series yet: no {kernel} '
                              'kernel', stage='checkout')
         git(self.repo, 'checkout', '-q', '-f', '--detach', BRANCH[kernel])
@@ -169,13 +172,15 @@ class Trees:
         series_hash = file_hash(self.line['dir']) + '-' + base_head[:12]
         stamp = os.path.join(self.root, 'patched.stamp')
         if os.path.exists(stamp) and open(stamp).read().split() == [
-                series_hash, self._rev('patched')]:
+                series_hash, self._rev('patched')] and self._rev('previous'):
             return
         with stage('series', f'apply {len(self.patch_dirs())} patches to base'):
             commits = self._commit_series(base_head)
             head = commits[-1][1]
             git(self.repo, 'branch', '-f', 'patched', head)
             git(self.repo, 'branch', '-f', 'pinning', self._before_fast_path(commits))
+            previous = commits[-2][1] if len(commits) > 1 else base_head
+            git(self.repo, 'branch', '-f', 'previous', previous)
             with open(stamp, 'w') as f:
                 f.write(f'{series_hash} {head}\n')
 
