@@ -35,6 +35,9 @@ MODES = {
                  'shm_double,pipe,vmsplice,proc_mem,memcpy,readv_1_pidfd'],
         # PROCESS_VM_REDUCE against copy-then-reduce (bench/reduce_bench.c).
         'reduce': ['-s', '4K,64K,1M,8M,64M', '-n', '2,4,8', '-t', '5'],
+        # Where a small call's time goes, and /proc/PID/mem and
+        # PTRACE_PEEKDATA against it (bench/cma_calls.c).
+        'calls': ['-s', '8,64,512,4K,64K', '-t', '4'],
     },
     'tcg': {
         'about': ('x86_64 guest under QEMU TCG, two vcpus, real time: noisy, for large '
@@ -135,6 +138,10 @@ def mode_plan(mode, target, uapi):
         plan.append(guest.Program(abi, 'reduce_bench', 'exit',
                                   os.path.join(TOP, 'bench', 'reduce_bench.c'),
                                   includes=[uapi], args=mode['reduce']))
+    if 'calls' in mode:
+        plan.append(guest.Program(abi, 'cma_calls', 'exit',
+                                  os.path.join(TOP, 'bench', 'cma_calls.c'),
+                                  args=mode['calls']))
     if 'latency' in mode:
         plan.append(guest.Program(abi, 'cma_latency', 'exit',
                                   os.path.join(TOP, 'bench', 'cma_latency.c'),
@@ -227,7 +234,7 @@ def table(name, rounds, against='reference'):
             '| --- | --- | ---: | ---: | ---: |']
     data = []
     for key in keys:
-        if key[0].startswith(REDUCE_METHODS):
+        if key[0].startswith(REDUCE_METHODS + CALLS_METHODS):
             continue
         cells = ratio_cells(ours, ref, key)
         if cells is None:
@@ -238,12 +245,34 @@ def table(name, rounds, against='reference'):
                     f'{cells[0]:.3f} ({cells[1]:.3f}–{cells[2]:.3f}) |')
         data.append((key, o, f, cells))
     rows += (['', alternatives(ours), ''] + mpi_lines(rounds) + flags_lines(ours)
-             + reduce_table(ours))
+             + reduce_table(ours) + stages_table(ours, ref, against)
+             + instead_table(ours, ref, against))
     return '\n'.join(rows), data
 
 
 # bench/reduce_bench.c's methods: our kernel's REDUCE against copy-then-reduce.
 REDUCE_METHODS = ('reduce_', 'copyred_', 'blocked_')
+# bench/cma_calls.c's: stages of a small call, and the alternatives.
+CALLS_METHODS = ('stage_', 'alt_', 'sample_')
+# A stage's cost is the difference between two calls, the second stopping
+# one stage further in (bench/cma_calls.c): (stage, call, earlier call).
+STAGES = (
+    ('syscall entry and exit (`getppid()`)', 'stage_getppid', None),
+    ('flags check (an unknown flag: EINVAL)', 'stage_badflags', 'stage_getppid'),
+    ('importing the local iovec (an empty one: returns 0)', 'stage_zerolocal',
+     'stage_badflags'),
+    ('importing and sizing the remote iovec (an empty one: returns 0)',
+     'stage_zeroremote', 'stage_zerolocal'),
+    ('task look-up (a pid nobody has: ESRCH)', 'stage_nopid', 'stage_zeroremote'),
+    ('task reference, `exec_update_lock`, `get_task_mm()` (kthreadd: ESRCH)',
+     'stage_kthread', 'stage_nopid'),
+    ('the copy of 1 byte: `mmap_lock`, page walk or GUP, kmap, copy, releases '
+     '(own memory)', 'stage_self', 'stage_kthread'),
+    ('ptrace access check (another process instead of our own)', 'stage_read',
+     'stage_self'),
+    ('**the whole 1-byte read**', 'stage_read', 'total'),
+    ('8 bytes instead of 1', 'stage_read8', 'stage_read'),
+)
 
 
 def reduce_table(ours):
@@ -300,6 +329,82 @@ def flags_lines(ours):
                   f'{cell["sweep_wait_p99"]:.1f}; with NOWAIT p50 '
                   f'{cell["sweep_nowait_p50"]:.1f}, p99 {cell["sweep_nowait_p99"]:.1f}.', '']
     return lines
+
+
+def median_of(rounds, key):
+    found = [r[key] for r in rounds if key in r]
+    return statistics.median(found) if found else None
+
+
+def method_median(rounds, method):
+    """Of a method measured at one size only, as each stage is."""
+    found = [v for r in rounds for (m, _), v in r.items() if m == method]
+    return statistics.median(found) if found else None
+
+
+def stages_table(ours, ref, against):
+    """Where one small read's time goes, per kernel: the differences of the
+    medians of calls that stop one stage apart (bench/cma_calls.c)."""
+    def cost(rounds, call, earlier):
+        now = method_median(rounds, call)
+        if earlier in (None, 'total'):
+            return now
+        before = method_median(rounds, earlier)
+        return None if now is None or before is None else now - before
+
+    if method_median(ours, 'stage_read') is None:
+        return []
+    rows = ['Where a small read\'s time goes (`bench/cma_calls.c`): each stage is the '
+            'difference between the medians of two calls, the second stopping one stage '
+            'further into `process_vm_readv()`. In icount mode a call\'s time is its '
+            'instruction count, exact for each call; a difference also carries the two '
+            'calls\' different ways out (an error return against the next stage\'s '
+            'entry), a few dozen instructions.', '',
+            f'| stage | ours ns | {against} ns | {against} − ours |',
+            '| --- | ---: | ---: | ---: |']
+    for what, call, earlier in STAGES:
+        o, r = cost(ours, call, earlier), cost(ref, call, earlier)
+        cells = [f'{v:,.0f}' if v is not None else 'n/a' for v in (o, r)]
+        diff = f'{r - o:,.0f}' if o is not None and r is not None else 'n/a'
+        rows.append(f'| {what} | {cells[0]} | {cells[1]} | {diff} |')
+    return rows + ['']
+
+
+def instead_table(ours, ref, against):
+    """process_vm_readv() against what a debugger or profiler would use
+    instead, on our kernel in the same boot; and a profiler's sample."""
+    sizes = sorted({k[1] for r in ours for k in r if k[0] == 'alt_readv'})
+    if not sizes:
+        return []
+    rows = ['What a debugger or profiler would use instead, on our kernel, the target '
+            'stopped under ptrace (`bench/cma_calls.c`, ns per read, medians of the '
+            'rounds; the fastest in bold):', '',
+            f'| size | process_vm_readv | /proc/PID/mem pread | PTRACE_PEEKDATA | '
+            f'process_vm_readv on {against} |',
+            '| ---: | ---: | ---: | ---: | ---: |']
+
+    def row(label, keys, other):
+        vals = [median_of(ours, k) for k in keys]
+        best = min(v for v in vals if v is not None)
+        cells = [('**{:,.0f}**' if v == best else '{:,.0f}').format(v)
+                 if v is not None else 'n/a' for v in vals]
+        theirs = median_of(ref, other)
+        return (f'| {label} | ' + ' | '.join(cells)
+                + (f' | {theirs:,.0f} |' if theirs is not None else ' | n/a |'))
+
+    for size in sizes:
+        rows.append(row(human(size), [(m, size) for m in ('alt_readv', 'alt_procmem',
+                                                          'alt_peek')],
+                        ('alt_readv', size)))
+    sample = [median_of(ours, (m, 64)) for m in ('sample_readv', 'sample_batched',
+                                                 'sample_procmem', 'sample_peek')]
+    if all(sample):
+        per_s = [f'{1e9 / v:,.0f}' for v in sample]
+        rows += ['', f'A profiler\'s sample, 1,000 reads of 64 B at scattered addresses, '
+                 f'samples per second on our kernel: one `process_vm_readv()` per read '
+                 f'{per_s[0]}, one call with 1,000 iovec pairs {per_s[1]}, `/proc/PID/mem` '
+                 f'{per_s[2]}, `PTRACE_PEEKDATA` {per_s[3]}.']
+    return rows + ['']
 
 
 def mpi_lines(rounds):
