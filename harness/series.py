@@ -99,6 +99,25 @@ def link_shared(folder, line_name):
                 os.symlink(os.path.relpath(theirs, root), mine)
 
 
+def folder_makes(trees, folder, commit):
+    """Whether the folder as it is, applied to the commit's parent, gives
+    the commit (its tree and message): then it is left as it is."""
+    index = os.path.join(trees.root, 'export.index')
+    env = {'GIT_INDEX_FILE': index}
+    tree.git(trees.repo, 'read-tree', f'{commit}^', env=env)
+    try:
+        trees.stage_patch(folder, env)
+        made = tree.git(trees.repo, 'write-tree', env=env)
+    except StageError:
+        return False
+    finally:
+        os.remove(index)
+    message = open(os.path.join(folder, 'message')).read()
+    return (made == tree.git(trees.repo, 'rev-parse', f'{commit}^{{tree}}')
+            and message.rstrip('\n') == tree.git(trees.repo, 'log', '-1', '--format=%B',
+                                                  commit).rstrip('\n'))
+
+
 def export(line_name):
     trees = tree.Trees(TOP, line_name)
     line = trees.line
@@ -110,15 +129,8 @@ def export(line_name):
                          f'{len(folders)} patch folders: add or remove the folder (with its '
                          'message) first, the folder names are the series\' order',
                          stage='series-export')
-    applied = tree.git(trees.repo, 'rev-list', '--reverse', 'base..patched').split()
-    for i, (commit, folder) in enumerate(zip(commits, folders)):
-        same = i < len(applied) and all(
-            tree.git(trees.repo, 'rev-parse', f'{a}^{{tree}}') ==
-            tree.git(trees.repo, 'rev-parse', f'{b}^{{tree}}')
-            for a, b in ((commit, applied[i]), (f'{commit}^', f'{applied[i]}^')))
-        same = same and (tree.git(trees.repo, 'log', '-1', '--format=%B', commit)
-                         == tree.git(trees.repo, 'log', '-1', '--format=%B', applied[i]))
-        if same:
+    for commit, folder in zip(commits, folders):
+        if folder_makes(trees, folder, commit):
             continue
         write_folder(trees.repo, commit, folder)
         if line['name'] != lines.DEFAULT:

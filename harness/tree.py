@@ -197,7 +197,7 @@ class Trees:
         git(self.repo, 'read-tree', parent, env=env)
         commits = []
         for pdir in self.patch_dirs():
-            self._stage_patch(pdir, env)
+            self.stage_patch(pdir, env)
             tree = git(self.repo, 'write-tree', env=env)
             parent = git(self.repo, 'commit-tree', tree, '-p', parent,
                          '-F', os.path.join(pdir, 'message'), env=env)
@@ -216,7 +216,8 @@ class Trees:
         raise StageError(f'no patch folder ending in {FAST_PATH} after the first: '
                          'the pinning kernel needs one')
 
-    def _stage_patch(self, pdir, env):
+    def stage_patch(self, pdir, env):
+        """Add a patch folder's changes to the index env names."""
         add = os.path.join(pdir, 'add')
         for root, _, files in os.walk(add):
             for name in files:
