@@ -88,22 +88,20 @@ MODES['tcg-6.12'] = {
     'args': ['-s', '256K,1M,8M', '-t', '20', '-r', '2', '-m', 'readv_1,readers'],
     'latency': ['-r', '0,1,2', '-t', '2000'],
 }
-# Each mode compares the patched kernel with a second one: the reference
-# (upstream's CMA) by default; with --against previous the series without
-# its last patch, for what that patch buys.  The rounds keep the second
-# kernel under the key 'reference' either way.
+# Each mode compares two kernels, ours and another: the patched kernel and
+# the reference (upstream's CMA) by default; with --kernels patch-N
+# patch-M, the series up to patch N against up to patch M (tree.py), for
+# what a patch buys.  The rounds keep them under these two keys either way.
 KERNELS = ('patched', 'reference')
-AGAINST = {'reference': 'reference',
-           'previous': 'previous (the series without its last patch)'}
 BOOT_TIMEOUT = 1800
 RETRIES = 3
 
 
-def images(trees, target, against):
+def images(trees, target, pair):
     """Build both kernels once and keep copies: the boots then alternate
     without switching the work tree between them."""
     out = {}
-    for role, kernel in zip(KERNELS, ('patched', against)):
+    for role, kernel in zip(KERNELS, pair):
         image = kbuild.build(target, kernel, trees.checkout(kernel))
         keep = os.path.join(TOP, 'build', 'bench', f'{target["name"]}-{kernel}.image')
         os.makedirs(os.path.dirname(keep), exist_ok=True)
@@ -191,13 +189,13 @@ def boot_once(mode, target, media, plan, kernel, image, log):
                      host_root=guest.needs_host_root(plan))
 
 
-def run_mode(name, mode, target, abis, imgs, uapi, against):
+def run_mode(name, mode, target, abis, imgs, uapi, pair):
     plan = mode_plan(mode, target, uapi)
     media = boot_media(target, abis, plan)
     rounds = {k: [] for k in KERNELS}
     for r in range(mode['rounds']):
         for kernel in KERNELS:
-            label = 'patched' if kernel == 'patched' else against
+            label = pair[KERNELS.index(kernel)]
             log = os.path.join(TOP, 'build', 'logs', f'bench-{name}-{label}-{r}.log')
             for _ in range(RETRIES):
                 console, problem = boot_once(mode, target, media, plan, label, imgs[kernel],
@@ -224,12 +222,14 @@ def ratio_cells(ours, ref, key):
     return statistics.median(per_round), min(per_round), max(per_round)
 
 
-def table(name, rounds, against='reference'):
+def table(name, rounds, pair=KERNELS):
     ours, ref = rounds['patched'], rounds['reference']
+    against = pair[1]
     keys = sorted({k for r in ours for k in r}, key=lambda k: (k[0], k[1]))
-    rows = [f'#### {name}: ours vs {AGAINST[against]}, {len(ours)} rounds, boots alternating',
+    head = 'ours vs reference' if pair == KERNELS else f'{pair[0]} vs {pair[1]}'
+    rows = [f'#### {name}: {head}, {len(ours)} rounds, boots alternating',
             '', MODES[name]['about'] + '.', '',
-            f'| method | size | ours ns/op | {against} ns/op | ours/{against[:4]} speed '
+            f'| method | size | {pair[0]} ns/op | {against} ns/op | speed {pair[0]}/{against} '
             '(min–max) |',
             '| --- | --- | ---: | ---: | ---: |']
     data = []
@@ -451,7 +451,7 @@ def human(size):
     return f'{size} B'
 
 
-def plot(name, data, out, against='reference'):
+def plot(name, data, out, pair=KERNELS):
     """Speed ratio ours/reference per size, one line per method (gnuplot)."""
     dat = out + '.dat'
     # Latency points are one size each: the table shows them, not the plot.
@@ -464,17 +464,17 @@ def plot(name, data, out, against='reference'):
                     f.write(f'{size} {cells[0]} {cells[1]} {cells[2]}\n')
             f.write('\n\n')
     script = (f'set terminal png size 1000,600; set output "{out}"; set logscale x 2; '
-              f'set xlabel "transfer size (bytes)"; set ylabel "speed ours / {against}"; '
-              f'set title "{name}: patched vs {against} (median of rounds)"; '
+              f'set xlabel "transfer size (bytes)"; set ylabel "speed {pair[0]} / {pair[1]}"; '
+              f'set title "{name}: {pair[0]} vs {pair[1]} (median of rounds)"; '
               f'set key outside; set grid; '
               'plot ' + ', '.join(f'"{dat}" index {i} using 1:2 with linespoints title "{m}"'
                                   for i, m in enumerate(methods)))
     run(['gnuplot', '-e', script], log=out + '.gnuplot.log')
 
 
-def bench(trees_of, targets, abis, modes, uapi, against='reference'):
-    """trees_of(line): the prepared trees of a kernel line; against: the
-    kernel the patched one is measured against (AGAINST)."""
+def bench(trees_of, targets, abis, modes, uapi, pair=KERNELS):
+    """trees_of(line): the prepared trees of a kernel line; pair: the two
+    kernels, ours first (KERNELS)."""
     start = time.monotonic()
     imgs = {}
     outdir = os.path.join(TOP, 'build', 'bench')
@@ -483,16 +483,16 @@ def bench(trees_of, targets, abis, modes, uapi, against='reference'):
     for name in modes:
         target = targets[MODES[name].get('target', 'x86_64')]
         if target['name'] not in imgs:
-            imgs[target['name']] = images(trees_of(target['line']), target, against)
-        with stage('bench', f'{name}: {MODES[name]["rounds"]} rounds x patched, {against}'):
+            imgs[target['name']] = images(trees_of(target['line']), target, pair)
+        with stage('bench', f'{name}: {MODES[name]["rounds"]} rounds x {", ".join(pair)}'):
             rounds = run_mode(name, MODES[name], target, abis, imgs[target['name']], uapi,
-                              against)
-        text, data = table(name, rounds, against)
-        suffix = '' if against == 'reference' else f'-vs-{against}'
+                              pair)
+        text, data = table(name, rounds, pair)
+        suffix = '' if pair == KERNELS else f'-{pair[0]}-vs-{pair[1]}'
         png = os.path.join(outdir, f'{name}{suffix}.png')
-        plot(name, data, png, against)
+        plot(name, data, png, pair)
         report += [text, f'Plot: `build/bench/{name}{suffix}.png`', '']
-    option = '' if against == 'reference' else f' --against {against}'
+    option = '' if pair == KERNELS else f' --kernels {" ".join(pair)}'
     report.append(f'`make bench -m {" ".join(modes)}{option}` took '
                   f'{(time.monotonic() - start) / 60:.0f} minutes.')
     text = '\n'.join(report)

@@ -5,14 +5,16 @@
   cma.py check [--quick] [-t T] every target: patched, reference and base
   cma.py patches                the series as git format-patch files
   cma.py install                every Debian package any command needs
-  cma.py bench [-m MODE...] [--against previous]
-                                patched vs reference (or vs the series without
-                                its last patch), boots alternating
+  cma.py profile [-n N] [SPEC...] kernel instructions per call, by function
+  cma.py bench [-m MODE...] [--kernels A B]
+                                patched vs reference (or patch-N vs patch-M:
+                                the series up to patch N), boots alternating
 """
 
 import argparse
 import os
 import re
+import shutil
 import sys
 import time
 import tomllib
@@ -20,6 +22,7 @@ import tomllib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench  # noqa: E402
+import kprofile  # noqa: E402
 import deps  # noqa: E402
 import guest  # noqa: E402
 import kbuild  # noqa: E402
@@ -492,16 +495,33 @@ def cmd_bench(args, abis, targets):
     deps.ensure(packages(abis, [targets[t] for t in used]) + BENCH_PACKAGES + mpi,
                 LOGS)
     selftests()  # exports the UAPI header cma_bench includes
-    if args.against != 'reference':
-        # What the last patch buys: a figure for its commit message, not
-        # the README's table of ours against upstream.
-        text = bench.bench(trees_of, targets, abis, modes, UAPI_DIR, args.against)
+    pair = tuple(args.kernels)
+    if pair != bench.KERNELS:
+        # What a patch buys: a figure for its commit message, not the
+        # README's table of ours against upstream.
+        text = bench.bench(trees_of, targets, abis, modes, UAPI_DIR, pair)
         with open(writable(os.path.join(TOP, 'build', 'bench',
-                                        f'against-{args.against}.md')), 'w') as f:
+                                        f'{pair[0]}-vs-{pair[1]}.md')), 'w') as f:
             f.write(text + '\n')
         return 0
     text = bench.bench(trees_of, targets, abis, modes, UAPI_DIR)
     publish('bench/bench.md', BENCH, text, set(modes) == set(bench.MODES))
+    return 0
+
+
+def cmd_profile(args, abis, targets):
+    target = targets[args.target]
+    deps.ensure(packages(abis, [target]), LOGS)
+    trees = trees_of(target['line'])
+    images = {}
+    for kernel in ('patched', 'reference'):
+        image = kbuild.build(target, kernel, trees.checkout(kernel))
+        keep = os.path.join(TOP, 'build', 'profile', f'{target["name"]}-{kernel}')
+        os.makedirs(os.path.dirname(keep), exist_ok=True)
+        shutil.copy(image, keep + '.image')
+        shutil.copy(os.path.join(kbuild.out_dir(target, kernel), 'System.map'), keep + '.map')
+        images[kernel] = (keep + '.image', keep + '.map')
+    kprofile.profile(target, abis, images, args.specs or kprofile.SPECS, args.calls)
     return 0
 
 
@@ -524,10 +544,17 @@ def main():
     sub.add_parser('install', help='install every Debian package the commands need')
     bench_ = sub.add_parser('bench')
     bench_.add_argument('-m', '--modes', nargs='*', choices=list(bench.MODES))
-    bench_.add_argument('--against', choices=list(bench.AGAINST), default='reference',
-                        help='the kernel to measure the patched one against')
+    bench_.add_argument('--kernels', nargs=2, default=list(bench.KERNELS),
+                        metavar=('OURS', 'OTHER'),
+                        help='patched, reference or patch-N (the series up to patch N)')
+    prof = sub.add_parser('profile', help='kernel instructions per call, by function, '
+                          'patched and reference (x86_64, icount)')
+    prof.add_argument('-n', '--calls', type=int, default=kprofile.CALLS)
+    prof.add_argument('-t', '--target', default='x86_64', choices=['x86_64', 'x86_64-6.12'])
+    prof.add_argument('specs', nargs='*', help='r<size> or w<size> (default: '
+                      + ' '.join(kprofile.SPECS) + ')')
     args = parser.parse_args()
-    handler = {'check': cmd_check, 'stress': cmd_check, 'demo': cmd_demo, 'patches': cmd_patches,
+    handler = {'profile': cmd_profile, 'check': cmd_check, 'stress': cmd_check, 'demo': cmd_demo, 'patches': cmd_patches,
                'bench': cmd_bench, 'install': cmd_install}[args.cmd]
     try:
         abis, targets = load_targets()

@@ -24,14 +24,13 @@ IDENTITY = {'GIT_AUTHOR_NAME': 'CMA project', 'GIT_AUTHOR_EMAIL': 'cma@localhost
             'GIT_COMMITTER_DATE': '2026-01-01T00:00:00Z'}
 # pinning: the series without its fast path (up to, not including, the
 # patch folder named by FAST_PATH), so that the plain implementation of
-# patch 1 is booted and tested on its own.  previous (built by make bench
-# --against previous only): the series without its last patch, for what
-# the last patch buys.
+# patch 1 is booted and tested on its own.  patch-N (make bench --kernels
+# only): the series up to and including its patch N, to measure what a
+# patch buys against the one before it.
 KERNELS = ('patched', 'pinning', 'reference', 'base')
 DEFAULT_KERNELS = ('patched', 'reference', 'base')
 BRANCH = {'reference': 'upstream', 'base': 'base', 'patched': 'patched',
-          'pinning': 'pinning', 'previous': 'previous'}
-SERIES_BRANCHES = ('patched', 'pinning', 'previous')
+          'pinning': 'pinning'}
 FAST_PATH = 'mm-direct-copy'
 # What a patch folder changes in files that exist, in order: edit.diff, the
 # line's own; selftests.diff, the selftests' (one file for every line).
@@ -88,11 +87,22 @@ class Trees:
 
     def checkout(self, kernel):
         """Point the work tree at a kernel's commit; return the tree's path."""
-        if BRANCH[kernel] in SERIES_BRANCHES and not self.has_series():
+        if kernel.startswith('patch-'):
+            return self.checkout_commit(self.patch_commit(kernel))
+        if BRANCH[kernel] in ('patched', 'pinning') and not self.has_series():
             raise StageError(f'line {self.line["name"]} has no series yet: no {kernel} '
                              'kernel', stage='checkout')
         git(self.repo, 'checkout', '-q', '-f', '--detach', BRANCH[kernel])
         return self.repo
+
+    def patch_commit(self, kernel):
+        """The commit of patch-N: the series up to and including patch N."""
+        commits = self.series_commits()
+        n = kernel[len('patch-'):]
+        if not n.isdigit() or not 1 <= int(n) <= len(commits):
+            raise StageError(f'no {kernel}: the {self.line["name"]} series has patches 1 to '
+                             f'{len(commits)}', stage='checkout')
+        return commits[int(n) - 1][0]
 
     def checkout_commit(self, commit):
         git(self.repo, 'checkout', '-q', '-f', '--detach', commit)
@@ -172,15 +182,13 @@ class Trees:
         series_hash = file_hash(self.line['dir']) + '-' + base_head[:12]
         stamp = os.path.join(self.root, 'patched.stamp')
         if os.path.exists(stamp) and open(stamp).read().split() == [
-                series_hash, self._rev('patched')] and self._rev('previous'):
+                series_hash, self._rev('patched')]:
             return
         with stage('series', f'apply {len(self.patch_dirs())} patches to base'):
             commits = self._commit_series(base_head)
             head = commits[-1][1]
             git(self.repo, 'branch', '-f', 'patched', head)
             git(self.repo, 'branch', '-f', 'pinning', self._before_fast_path(commits))
-            previous = commits[-2][1] if len(commits) > 1 else base_head
-            git(self.repo, 'branch', '-f', 'previous', previous)
             with open(stamp, 'w') as f:
                 f.write(f'{series_hash} {head}\n')
 
