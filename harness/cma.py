@@ -514,14 +514,15 @@ def cmd_profile(args, abis, targets):
     deps.ensure(packages(abis, [target]), LOGS)
     trees = trees_of(target['line'])
     images = {}
-    for kernel in ('patched', 'reference'):
+    for kernel in args.kernels:
         image = kbuild.build(target, kernel, trees.checkout(kernel))
         keep = os.path.join(TOP, 'build', 'profile', f'{target["name"]}-{kernel}')
         os.makedirs(os.path.dirname(keep), exist_ok=True)
         shutil.copy(image, keep + '.image')
         shutil.copy(os.path.join(kbuild.out_dir(target, kernel), 'System.map'), keep + '.map')
         images[kernel] = (keep + '.image', keep + '.map')
-    kprofile.profile(target, abis, images, args.specs or kprofile.SPECS, args.calls)
+    kprofile.profile(target, abis, images, args.kernels, args.specs or kprofile.SPECS,
+                     args.calls)
     return 0
 
 
@@ -551,6 +552,9 @@ def main():
                           'patched and reference (x86_64, icount)')
     prof.add_argument('-n', '--calls', type=int, default=kprofile.CALLS)
     prof.add_argument('-t', '--target', default='x86_64', choices=['x86_64', 'x86_64-6.12'])
+    prof.add_argument('--kernels', nargs=2, default=['patched', 'reference'],
+                      metavar=('OURS', 'OTHER'),
+                      help='patched, reference or patch-N (the series up to patch N)')
     prof.add_argument('specs', nargs='*', help='r<size> or w<size> (default: '
                       + ' '.join(kprofile.SPECS) + ')')
     args = parser.parse_args()

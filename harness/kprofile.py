@@ -103,28 +103,28 @@ def profile_kernel(target, abis, kernel, image, system_map, specs, calls):
     return [per_function(a, b, symbols, calls) for a, b in zip(snaps, snaps[1:])]
 
 
-def table(spec, ours, ref):
+def table(spec, ours, ref, pair):
     size = int(spec[1:])
     what = f'{"process_vm_readv" if spec[0] == "r" else "process_vm_writev"} of {size} B'
     names = sorted(set(ours) | set(ref), key=lambda n: -max(ours.get(n, 0), ref.get(n, 0)))
     total_o, total_r = sum(ours.values()), sum(ref.values())
     rows = [f'#### {what}: kernel instructions per call, by function',
-            '', f'Total: ours {total_o:,.0f}, reference {total_r:,.0f} '
+            '', f'Total: {pair[0]} {total_o:,.0f}, {pair[1]} {total_r:,.0f} '
             f'(ratio {total_r / total_o:.3f}). The {TOP_FUNCTIONS} largest:', '',
-            '| function | ours | reference |', '| --- | ---: | ---: |']
+            f'| function | {pair[0]} | {pair[1]} |', '| --- | ---: | ---: |']
     for name in names[:TOP_FUNCTIONS]:
         rows.append(f'| `{name}` | {ours.get(name, 0):,.0f} | {ref.get(name, 0):,.0f} |')
     return '\n'.join(rows) + '\n'
 
 
-def profile(target, abis, images, specs=SPECS, calls=CALLS):
-    """images: {kernel: (image, System.map)} for patched and reference."""
+def profile(target, abis, images, pair, specs=SPECS, calls=CALLS):
+    """images: {kernel: (image, System.map)} for the two kernels of pair."""
     with stage('profile', f'{target["name"]}: {calls} calls each of {" ".join(specs)}'):
         found = {kernel: profile_kernel(target, abis, kernel, image, smap, specs, calls)
                  for kernel, (image, smap) in images.items()}
-    text = '\n'.join(table(spec, found['patched'][i], found['reference'][i])
+    text = '\n'.join(table(spec, found[pair[0]][i], found[pair[1]][i], pair)
                      for i, spec in enumerate(specs))
-    out = os.path.join(TOP, 'build', 'profile', 'profile.md')
+    out = os.path.join(TOP, 'build', 'profile', f'{target["name"]}-{pair[0]}-{pair[1]}.md')
     with open(out, 'w') as f:
         f.write(text)
     print(text)
