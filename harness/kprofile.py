@@ -12,6 +12,7 @@ guest time, apart from the timer interrupts that fall into the loop
 """
 
 import bisect
+import fnmatch
 import glob
 import os
 
@@ -103,6 +104,55 @@ def profile_kernel(target, abis, kernel, image, system_map, specs, calls):
     return [per_function(a, b, symbols, calls) for a, b in zip(snaps, snaps[1:])]
 
 
+# The stages of a call, by the functions that do them (fnmatch patterns,
+# first match wins): rcu_read_lock()/unlock() count with the task look-up
+# although the VMA look-up takes them too.
+STAGES = (
+    ('syscall entry and exit', ('entry_*', 'syscall_*', 'do_syscall_64', 'exit_to_user_mode*',
+                                'x64_sys_call', '__x64_sys_*', '__ia32_sys_*',
+                                'amd_clear_divider')),
+    ('importing the iovecs', ('import_iovec', '__import_iovec', 'iovec_from_user',
+                              'copy_iovec_from_user', 'iov_iter_init', '_copy_from_user',
+                              '__access_ok', 'kfree')),
+    ('task look-up and reference', ('find_get_task_by_vpid', 'find_task_by_*', 'idr_find',
+                                    '*radix_tree_*', 'pid_task', 'task_active_pid_ns',
+                                    'refcount_*', '__rcu_read_*', '*put_task_struct')),
+    ('`mm_access()`: mm reference, ptrace check', ('mm_access', 'get_task_mm', 'mmput',
+                                                   '*ptrace_may_access',
+                                                   '*ptrace_access_check', 'cap_issubset')),
+    ('`exec_update_lock` and `mmap_lock`', ('down_read*', 'up_read', 'rwsem_*')),
+    ('VMA look-up', ('mtree_load', 'mas_*', 'ma_*', 'mte_*', 'vma_lookup', 'find_vma',
+                     'find_extend_vma', 'vma_is_secretmem', 'check_vma_flags')),
+    ('page walk, page table lock, GUP and unpin', (
+        'follow_*', '*get_user_pages*', 'pin_user_pages*', 'try_grab_*', 'pmd_*', 'pud_*',
+        'pte_*', 'protnone_mask', '__nr_to_section', '__pfn_to_section', '*spin_*lock*',
+        '__raw_*', 'vm_normal_page', '*mark_*accessed', 'is_zero_page', '_compound_head',
+        'gup_*', 'unpin_*', '*mod_node_*', 'node_stat_*', 'folio_put*',
+        'mm_set_has_pinned_flag', 'pmdp_*')),
+    ('the copy', ('_copy_to_iter', '_copy_from_iter', 'copy_user_*', 'copy_page_*_iter',
+                  'kmap_local_page', 'page_copy_sane', 'copy_mc_to_kernel',
+                  'pvm_direct_copy')),
+    ('the call\'s own code', ('process_vm_rw*', 'pvm_*')),
+)
+
+
+def stage_of(name):
+    for stage_name, patterns in STAGES:
+        if any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            return stage_name
+    return 'other (interrupts, resched checks, ...)'
+
+
+def stage_rows(ours, ref):
+    totals = {}
+    for which, found in ((0, ours), (1, ref)):
+        for name, insns in found.items():
+            totals.setdefault(stage_of(name), [0, 0])[which] += insns
+    order = [name for name, _ in STAGES] + ['other (interrupts, resched checks, ...)']
+    return [f'| {name} | {totals[name][0]:,.0f} | {totals[name][1]:,.0f} |'
+            for name in order if name in totals]
+
+
 def table(spec, ours, ref, pair):
     size = int(spec[1:])
     what = f'{"process_vm_readv" if spec[0] == "r" else "process_vm_writev"} of {size} B'
@@ -114,7 +164,9 @@ def table(spec, ours, ref, pair):
             f'| function | {pair[0]} | {pair[1]} |', '| --- | ---: | ---: |']
     for name in names[:TOP_FUNCTIONS]:
         rows.append(f'| `{name}` | {ours.get(name, 0):,.0f} | {ref.get(name, 0):,.0f} |')
-    return '\n'.join(rows) + '\n'
+    rows += ['', 'By stage (kprofile.STAGES: each function counted with the stage it serves):',
+             '', f'| stage | {pair[0]} | {pair[1]} |', '| --- | ---: | ---: |']
+    return '\n'.join(rows + stage_rows(ours, ref)) + '\n'
 
 
 def profile(target, abis, images, pair, specs=SPECS, calls=CALLS):
