@@ -63,7 +63,7 @@
 
 static const size_t default_sizes[] = { 8, 64, 512, 4096, 65536 };
 
-static pid_t target, gone;
+static pid_t target, gone, self;
 static char *heap;		/* the same address in us and the target */
 static char *buf;		/* what a method read */
 static int mem_fd = -1;
@@ -144,7 +144,7 @@ static int op_stage(const struct method *m)
 		got = readv1(2, buf, m->size, heap, m->size, 0);
 		return got == -1 && errno == ESRCH ? 0 : -1;
 	case 's':
-		got = readv1(getpid(), buf, m->size, heap, m->size, 0);
+		got = readv1(self, buf, m->size, heap, m->size, 0);
 		break;
 	default:
 		got = readv1(target, buf, m->size, heap, m->size, 0);
@@ -403,6 +403,7 @@ static void start_target(void)
 	if (mem_fd < 0)
 		die(path);
 	gone = reaped_pid();
+	self = getpid();	/* once: getpid() is a system call of its own */
 }
 
 static size_t parse_size(const char *s)
