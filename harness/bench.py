@@ -278,10 +278,6 @@ STAGES = (
 def reduce_table(ours):
     """REDUCE against copy-then-reduce (whole, and in 256 KiB blocks) on our
     kernel alone, medians of the rounds: the reference has no REDUCE."""
-    def med(key):
-        found = [r[key] for r in ours if key in r]
-        return statistics.median(found) if found else None
-
     points = {k for r in ours for k in r if k[0].startswith('reduce_')}
     if not points:
         return []
@@ -296,9 +292,9 @@ def reduce_table(ours):
     for method, size in sorted(points, key=lambda k: (k[0].split('_')[1],
                                                       int(k[0].split('_n')[1]), k[1])):
         _, typ, n = method.split('_')
-        red = med((method, size))
-        copy = med((f'copyred_{typ}_{n}', size))
-        blocked = med((f'blocked_{typ}_{n}', size))
+        red = median_of(ours, (method, size))
+        copy = median_of(ours, (f'copyred_{typ}_{n}', size))
+        blocked = median_of(ours, (f'blocked_{typ}_{n}', size))
         rows.append(f'| {typ} | {n[1:]} | {human(size)} | {red:,.0f} | '
                     f'{copy or 0:,.0f} | {blocked or 0:,.0f} | '
                     f'{ratio(copy, red)}× | {ratio(blocked, red)}× |')
@@ -308,18 +304,14 @@ def reduce_table(ours):
 def flags_lines(ours):
     """Figures of our kernel alone, where the reference has no flags: a read
     by pidfd against the same read by pid, and the profiler's sweep."""
-    def med(key):
-        found = [r[key] for r in ours if key in r]
-        return statistics.median(found) if found else None
-
     sizes = sorted(k[1] for k in {k for r in ours for k in r} if k[0] == 'readv_1_pidfd')
     lines = []
     if sizes:
         lines += ['Reading through a pidfd (`PROCESS_VM_PIDFD`) against by pid, our '
                   'kernel, medians: ' + ', '.join(
-                      f'{human(s)} {med(("readv_1_pidfd", s)) / med(("readv_1", s)):.3f}×'
-                      for s in sizes if med(('readv_1', s))) + ' the time.', '']
-    sweep = {k: med(k) for k in {k for r in ours for k in r} if k[0].startswith('sweep_')}
+                      f'{human(s)} {median_of(ours, ("readv_1_pidfd", s)) / median_of(ours, ("readv_1", s)):.3f}×'
+                      for s in sizes if median_of(ours, ('readv_1', s))) + ' the time.', '']
+    sweep = {k: median_of(ours, k) for k in {k for r in ours for k in r} if k[0].startswith('sweep_')}
     if sweep:
         n = next(iter(sweep))[1]
         cell = {k[0]: v / 1e6 for k, v in sweep.items()}
@@ -337,7 +329,7 @@ def median_of(rounds, key):
 
 
 def method_median(rounds, method):
-    """Of a method measured at one size only, as each stage is."""
+    """Of a method over all its sizes: for one measured at one size only."""
     found = [v for r in rounds for (m, _), v in r.items() if m == method]
     return statistics.median(found) if found else None
 
@@ -411,11 +403,8 @@ def mpi_lines(rounds):
     """Open MPI's ping-pong, single copy by CMA against none, per kernel."""
     lines = []
     for kernel in KERNELS:
-        def med(method):
-            vals = [ns for r in rounds[kernel] for (m, _), ns in r.items() if m == method]
-            return statistics.median(vals) if vals else None
         sizes = {size for r in rounds[kernel] for (m, size) in r if m == 'openmpi_cma'}
-        cma, none = med('openmpi_cma'), med('openmpi_none')
+        cma, none = (method_median(rounds[kernel], m) for m in ('openmpi_cma', 'openmpi_none'))
         if cma and none and len(sizes) == 1:
             size = sizes.pop()
             lines.append(f'Open MPI ping-pong, {human(size)} messages, {kernel} kernel: '
@@ -430,10 +419,7 @@ def alternatives(ours):
             '| --- | ---: | ---: | ---: |']
     sizes = sorted({k[1] for r in ours for k in r if k[0] == 'readv_1'})
     for size in sizes:
-        def med(method):
-            vals = [r[(method, size)] for r in ours if (method, size) in r]
-            return statistics.median(vals) if vals else None
-        cma, shm, mem = med('readv_1'), med('shm_double'), med('memcpy')
+        cma, shm, mem = (median_of(ours, (m, size)) for m in ('readv_1', 'shm_double', 'memcpy'))
         if cma:
             rows.append(f'| {human(size)} | {size / cma * 1e3:,.0f} | '
                         f'{ratio(shm, cma)} | {ratio(mem, cma)} |')
