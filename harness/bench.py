@@ -304,14 +304,17 @@ def reduce_table(ours):
 def flags_lines(ours):
     """Figures of our kernel alone, where the reference has no flags: a read
     by pidfd against the same read by pid, and the profiler's sweep."""
+    def med(key):
+        return median_of(ours, key)
+
     sizes = sorted(k[1] for k in {k for r in ours for k in r} if k[0] == 'readv_1_pidfd')
     lines = []
     if sizes:
         lines += ['Reading through a pidfd (`PROCESS_VM_PIDFD`) against by pid, our '
                   'kernel, medians: ' + ', '.join(
-                      f'{human(s)} {median_of(ours, ("readv_1_pidfd", s)) / median_of(ours, ("readv_1", s)):.3f}×'
-                      for s in sizes if median_of(ours, ('readv_1', s))) + ' the time.', '']
-    sweep = {k: median_of(ours, k) for k in {k for r in ours for k in r} if k[0].startswith('sweep_')}
+                      f'{human(s)} {med(("readv_1_pidfd", s)) / med(("readv_1", s)):.3f}×'
+                      for s in sizes if med(('readv_1', s))) + ' the time.', '']
+    sweep = {k: med(k) for k in {k for r in ours for k in r} if k[0].startswith('sweep_')}
     if sweep:
         n = next(iter(sweep))[1]
         cell = {k[0]: v / 1e6 for k, v in sweep.items()}

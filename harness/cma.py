@@ -558,7 +558,8 @@ def main():
     prof.add_argument('specs', nargs='*', help='r<size> or w<size> (default: '
                       + ' '.join(kprofile.SPECS) + ')')
     args = parser.parse_args()
-    handler = {'profile': cmd_profile, 'check': cmd_check, 'stress': cmd_check, 'demo': cmd_demo, 'patches': cmd_patches,
+    handler = {'profile': cmd_profile, 'check': cmd_check, 'stress': cmd_check,
+               'demo': cmd_demo, 'patches': cmd_patches,
                'bench': cmd_bench, 'install': cmd_install}[args.cmd]
     try:
         abis, targets = load_targets()
