@@ -113,7 +113,7 @@ STAGES = (
                                 'amd_clear_divider')),
     ('importing the iovecs', ('import_iovec', '__import_iovec', 'iovec_from_user',
                               'copy_iovec_from_user', 'iov_iter_init', '_copy_from_user',
-                              '__access_ok', 'kfree', 'pvm_read_iovec', 'pvm_import_*',
+                              '__access_ok', 'kfree', 'pvm_read_*iovec', 'pvm_import_*',
                               'import_ubuf')),
     ('task look-up and reference', ('find_get_task_by_vpid', 'find_task_by_*', 'idr_find',
                                     '*radix_tree_*', 'pid_task', 'task_active_pid_ns',
