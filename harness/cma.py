@@ -31,6 +31,7 @@ import qemu  # noqa: E402
 import quality  # noqa: E402
 import results  # noqa: E402
 import test_install  # noqa: E402
+import test_results  # noqa: E402
 import tree  # noqa: E402
 from progress import StageError, report_failure, run, stage, writable  # noqa: E402
 
@@ -279,7 +280,9 @@ def matrix(runs, chosen, seconds, full_run):
     reviews = [(f'review {name}', f'Review checks of the {name} series (checkpatch, '
                 'sparse/W=1, bisect, nocma)') for name in lines_with_series()]
     for label, what in [('install-test', 'Install stage on a simulated fresh machine (stubbed '
-                         'apt, harness/test_install.py)')] + reviews + [
+                         'apt, harness/test_install.py)'),
+                        ('console-test', 'Console judge on the stack dumps kernels print '
+                         '(harness/test_results.py)')] + reviews + [
                         ('differential', 'Differential fuzzing, ours vs reference per ABI, and the '
                          'REDUCE fuzzer across ABIs')]:
         c = by_label.get(label)
@@ -370,7 +373,7 @@ def cmd_check(args, abis, targets):
         chosen = [targets['x86_64']]
     kernels = ['patched'] if args.quick else args.kernels or list(tree.KERNELS)
     start = time.monotonic()
-    first = [install_test()] if role is None else []
+    first = harness_tests() if role is None else []
     deps.ensure(packages(abis, chosen), LOGS)
     runs = first + [boot_and_judge(trees_of(target['line']), abis, target, kernel)
             for target in chosen for kernel in target['kernels'] if kernel in kernels]
@@ -471,12 +474,17 @@ def cmd_install(args, abis, targets):
     return 0
 
 
-def install_test():
-    """The install stage from an empty build/, with stubbed apt (seconds)."""
+def harness_tests():
+    """The harness's own checks, before any kernel (seconds): the install
+    stage from an empty build/ with stubbed apt, and the console judge."""
     with stage('install-test', 'the install stage on a simulated fresh machine'):
         found = [results.Result(f'install-test/{name}', 'pass' if ok else 'fail', why)
                  for name, ok, why in test_install.run_checks()]
-    return Run(None, None, [], found, 'harness/test_install.py', label='install-test')
+    installs = Run(None, None, [], found, 'harness/test_install.py', label='install-test')
+    with stage('console-test', 'the console judge on the shapes kernels print'):
+        found = [results.Result(f'console-test/{name}', 'pass' if ok else 'fail', why)
+                 for name, ok, why in test_results.run_checks()]
+    return [installs, Run(None, None, [], found, 'harness/test_results.py', label='console-test')]
 
 
 def cmd_patches(args, abis, targets):
