@@ -477,14 +477,18 @@ def cmd_install(args, abis, targets):
 def harness_tests():
     """The harness's own checks, before any kernel (seconds): the install
     stage from an empty build/ with stubbed apt, and the console judge."""
-    with stage('install-test', 'the install stage on a simulated fresh machine'):
-        found = [results.Result(f'install-test/{name}', 'pass' if ok else 'fail', why)
-                 for name, ok, why in test_install.run_checks()]
-    installs = Run(None, None, [], found, 'harness/test_install.py', label='install-test')
-    with stage('console-test', 'the console judge on the shapes kernels print'):
-        found = [results.Result(f'console-test/{name}', 'pass' if ok else 'fail', why)
-                 for name, ok, why in test_results.run_checks()]
-    return [installs, Run(None, None, [], found, 'harness/test_results.py', label='console-test')]
+    return [harness_check('install-test', 'the install stage on a simulated fresh machine',
+                          test_install),
+            harness_check('console-test', 'the console judge on the shapes kernels print',
+                          test_results)]
+
+
+def harness_check(label, what, module):
+    """One self-test module's run_checks() as a Run."""
+    with stage(label, what):
+        found = [results.Result(f'{label}/{name}', 'pass' if ok else 'fail', why)
+                 for name, ok, why in module.run_checks()]
+    return Run(None, None, [], found, f'harness/{module.__name__}.py', label=label)
 
 
 def cmd_patches(args, abis, targets):

@@ -112,3 +112,13 @@ def report_failure(err, logdir):
     print(f'error: [{where}] harness bug, {cause} (traceback: {log})',
           file=sys.stderr, flush=True)
     return 3
+
+
+def report_checks(found, prefix):
+    """A harness self-test's [(name, ok, why)], a line each, then the
+    closing line; the exit status for them."""
+    for name, ok, why in found:
+        print(f'{"ok  " if ok else "FAIL"} {prefix}/{name}' + (f'  # {why}' if why else ''))
+    failed = sum(not ok for _, ok, _ in found)
+    print(f'{len(found) - failed} passed, {failed} failed')
+    return 1 if failed else 0

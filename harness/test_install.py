@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 
+from progress import report_checks
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # The stubs keep their state in $STUB: "missing" (packages dpkg does not
@@ -161,14 +163,5 @@ def run_checks():
     return found
 
 
-def main():
-    found = run_checks()
-    for name, ok, why in found:
-        print(f'{"ok  " if ok else "FAIL"} install/{name}' + (f'  # {why}' if why else ''))
-    failed = sum(not ok for _, ok, _ in found)
-    print(f'{len(found) - failed} passed, {failed} failed')
-    return 1 if failed else 0
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(report_checks(run_checks(), 'install'))

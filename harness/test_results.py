@@ -13,6 +13,7 @@ second dump, a WARNING) and checks what it reports.  Milliseconds.
 import sys
 
 import results
+from progress import report_checks
 
 NOTICE = ('GUP no longer grows the stack in process_vm_test (317): '
           '7ffc4b4f0000-7ffc4b511000 (7ffc4b4effff)')
@@ -61,14 +62,5 @@ def run_checks():
     return found
 
 
-def main():
-    found = run_checks()
-    for name, ok, why in found:
-        print(f'{"ok  " if ok else "FAIL"} console/{name}' + (f'  # {why}' if why else ''))
-    failed = sum(not ok for _, ok, _ in found)
-    print(f'{len(found) - failed} passed, {failed} failed')
-    return 1 if failed else 0
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(report_checks(run_checks(), 'console'))
