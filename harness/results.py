@@ -12,8 +12,9 @@ SPLATS = re.compile(
 # says (once an hour, mm/gup.c gup_vma_lookup()) that it no longer grows the
 # stack, which the selftest below_stack_not_grown provokes on purpose.  The
 # notice and its dump_stack() are separate printk()s, so other kernel lines
-# can fall between them (CI met one): the dump excused is the one whose
-# header names the notice's PID, within NOTICE_LINES lines of the notice.
+# can fall between them (the likely cause of a CI failure whose log was not
+# kept): the dump excused is the one whose header names the notice's PID,
+# within NOTICE_LINES lines of the notice.
 NOTICES = re.compile(r'GUP no longer grows the stack in process_vm_test \((\d+)\)')
 DUMP_HEADER = re.compile(r'^CPU: \d+ (?:UID: \d+ )?PID: (\d+) ')
 NOTICE_LINES = 40

@@ -3,9 +3,9 @@
 are splats and which are the known GUP notice's own.
 
 Each check feeds results.splat_lines() a console excerpt in the shape a 6.1
-or 6.12 kernel prints it (the notice's dump with a kernel line between it
-and its notice, as CI met, a dump of another task after the notice, a
-second dump, a WARNING) and checks what it reports.  Milliseconds.
+or 6.12 kernel prints it (the notice's dump with kernel lines between it
+and its notice, a dump of another task after the notice, a second dump, a
+far one, an RCU stall, a WARNING) and checks what it reports.  Milliseconds.
 
   python3 harness/test_results.py     one line per check, then the totals
 """
